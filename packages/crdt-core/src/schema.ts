@@ -13,7 +13,7 @@ export type PathSegment = string | number;
 
 /** Bad input: names the JSON path (`context.vv.tv-1`) and the reason. */
 export class ValidationError extends Error {
-  override readonly name = "ValidationError";
+  override readonly name: string = "ValidationError";
   readonly reason: string;
   /** Outermost first. */
   readonly segments: PathSegment[];
@@ -64,6 +64,18 @@ export function at<T>(segment: PathSegment, check: Check<T>, value: unknown): T 
     return check(value);
   } catch (error) {
     if (error instanceof ValidationError) throw error.within(segment);
+    throw error;
+  }
+}
+
+/** Like `at`, for a check nested several levels deep (`atPath(["cloud", replica, 3], …)`). */
+export function atPath<T>(segments: readonly PathSegment[], check: Check<T>, value: unknown): T {
+  try {
+    return check(value);
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      for (let i = segments.length - 1; i >= 0; i--) error.within(segments[i]!);
+    }
     throw error;
   }
 }
@@ -124,11 +136,14 @@ export function number(rules: NumberRules = {}): Check<number> {
 /** A safe integer within `[min, max]` (defaults: 0 to `Number.MAX_SAFE_INTEGER`). */
 export function integer(rules: NumberRules = {}): Check<number> {
   const { min = 0, max = Number.MAX_SAFE_INTEGER } = rules;
+  const expected =
+    max === Number.MAX_SAFE_INTEGER && (min === 0 || min === 1)
+      ? `expected a ${min === 0 ? "non-negative" : "positive"} integer`
+      : `expected an integer from ${min} to ${max}`;
   return (value) => {
-    if (typeof value !== "number" || !Number.isSafeInteger(value)) {
-      fail(`expected an integer, got ${typeof value === "number" ? value : describe(value)}`);
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+      fail(`${expected}, got ${typeof value === "number" ? value : describe(value)}`);
     }
-    if (value < min || value > max) fail(`expected an integer from ${min} to ${max}, got ${value}`);
     return value;
   };
 }
@@ -275,4 +290,31 @@ export function json(rules: { readonly maxDepth?: number } = {}): Check<unknown>
     return fail(`expected a JSON value, got ${describe(value)}`);
   };
   return (value) => walk(value, 0);
+}
+
+/**
+ * A Rust enum in serde's default ("externally tagged") JSON form, as the spec's types
+ * serialise: a unit variant is its name as a string (`"Idle"`), a struct variant is an
+ * object with one key, the variant's name (`{ "Watching": { "content_id": "tmdb:550" } }`).
+ * `units` lists the unit variants; `structs` maps each struct variant to its body's check.
+ */
+export function externallyTagged<U extends string, S extends Readonly<Record<string, Check<unknown>>>>(
+  units: readonly U[],
+  structs: S,
+): Check<U | { [K in keyof S]: { [P in K]: Checked<S[K]> } }[keyof S]> {
+  const unitSet = new Set<unknown>(units);
+  const structNames = Object.keys(structs);
+  const reason = `expected one of ${[...units, ...structNames.map((n) => `{ "${n}": … }`)].join(", ")}`;
+  type Out = U | { [K in keyof S]: { [P in K]: Checked<S[K]> } }[keyof S];
+  return (value) => {
+    if (typeof value === "string") {
+      if (unitSet.has(value)) return value as Out;
+      fail(reason);
+    }
+    if (!isPlainObject(value)) fail(reason);
+    const keys = Object.keys(value);
+    const name = keys[0];
+    if (keys.length !== 1 || name === undefined || !Object.hasOwn(structs, name)) fail(reason);
+    return { [name]: at(name, structs[name]!, value[name]) } as Out;
+  };
 }
