@@ -44,7 +44,7 @@ export function ccClone(cc: CausalContext): CausalContext {
 export function ccHas(cc: CausalContext, replica: string, counter: number): boolean {
   if (counter <= (cc.vv.get(replica) ?? 0)) return true;
   const cloud = cc.cloud.get(replica);
-  return cloud !== undefined && cloud.has(counter);
+  return cloud?.has(counter) === true;
 }
 
 /** The largest counter of `replica` seen so far (0 if none). */

@@ -6,6 +6,12 @@
  */
 
 export {
+  type BackoffOptions,
+  backoffDelayMs,
+  DEFAULT_BACKOFF_BASE_MS,
+  DEFAULT_BACKOFF_MAX_MS,
+} from "./backoff.js";
+export {
   type CausalContext,
   type CausalContextJSON,
   ccAddInto,
@@ -25,6 +31,19 @@ export {
   ccToJSON,
   type Dot,
 } from "./causal-context.js";
+export * from "./channels.js";
+export {
+  type CommandDedupWindow,
+  type CommandRejection,
+  type CommandTarget,
+  type CommandVerdict,
+  commandDedupAdd,
+  commandDedupEmpty,
+  commandDedupHas,
+  DEFAULT_COMMAND_DEDUP_CAPACITY,
+  validateCommand,
+} from "./commands.js";
+export * from "./crypto.js";
 export {
   ClockDriftError,
   HLC_COUNTER_MAX,
@@ -86,6 +105,23 @@ export {
   lwwMapToJSON,
   type MutableLwwMap,
 } from "./lww-map.js";
+export * from "./messages/broadcast.js";
+export * from "./messages/commands.js";
+export * from "./messages/common.js";
+export * from "./messages/devices.js";
+export {
+  decodeMessage,
+  encodedByteLength,
+  encodeMessage,
+  MESSAGE_TYPES,
+  type Message,
+  type MessageType,
+  parseMessage,
+} from "./messages/index.js";
+export * from "./messages/notifications.js";
+export * from "./messages/presence.js";
+export * from "./messages/reconciliation.js";
+export * from "./messages/sync.js";
 export {
   DoubleSpentDotError,
   type OrSet,
@@ -110,5 +146,44 @@ export {
   orSetToJSON,
   orSetValues,
 } from "./or-set.js";
+export {
+  type DeviceView,
+  MISSED_HEARTBEATS_BEFORE_OFFLINE,
+  type PresenceInput,
+  type PresenceSetState,
+  type PresenceTracker,
+  type PresenceUpdate,
+  presenceApply,
+  presenceEmpty,
+  presenceTick,
+} from "./presence.js";
 export { type Invalid, invalid, ok, type Result } from "./result.js";
 export { type Check, formatPath, type PathSegment, parseWith, ValidationError } from "./schema.js";
+export { type StateToChunksOptions, stateToChunks } from "./state-chunks.js";
+export {
+  applyMessage,
+  applyMessageInto,
+  checkWatchlistItem,
+  checkWatchProgress,
+  mergeStates,
+  type ProgressInput,
+  preferenceMessage,
+  preferenceOf,
+  progressOf,
+  type SyncChange,
+  syncStateClone,
+  syncStateEmpty,
+  syncStateEquals,
+  syncStateFromJSON,
+  syncStateToJSON,
+  type UserSyncState,
+  type UserSyncStateJSON,
+  type WatchlistChangeInput,
+  type WatchlistItem,
+  type WatchProgress,
+  watchlistAddMessage,
+  watchlistItem,
+  watchlistRemoveMessage,
+  watchlistValues,
+  watchProgressMessage,
+} from "./sync-state.js";

@@ -63,7 +63,7 @@ export function orSetHistoryArbitrary(options: OrSetHistoryOptions = {}): fc.Arb
     .integer({ min: minReplicas, max: maxReplicas })
     .chain((count) =>
       fc
-        .array(orSetStepArbitrary(count, elements), { maxLength: maxSteps })
+        .array(orSetStepArbitrary(count, elements), { maxLength: maxSteps, size: "max" })
         .map((steps) => runOrSetHistory(count, steps)),
     );
 }
