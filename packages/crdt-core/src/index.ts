@@ -158,6 +158,7 @@ export {
   presenceTick,
 } from "./presence.js";
 export { type Invalid, invalid, ok, type Result } from "./result.js";
+export type { CancelTimer, Clock, Random, Scheduler } from "./runtime.js";
 export { type Check, formatPath, type PathSegment, parseWith, ValidationError } from "./schema.js";
 export { type StateToChunksOptions, stateToChunks } from "./state-chunks.js";
 export {
@@ -187,3 +188,26 @@ export {
   watchlistValues,
   watchProgressMessage,
 } from "./sync-state.js";
+export {
+  type HeartbeatOptions,
+  type HereNowOccupant,
+  type HereNowResult,
+  type HistoryOptions,
+  type HistoryResult,
+  isTimetoken,
+  type PresenceAction as TransportPresenceAction,
+  type PublishOptions,
+  type SubscribeOptions,
+  type Timetoken,
+  type Transport,
+  TransportError,
+  type TransportErrorCode,
+  type TransportListener,
+  type TransportMessage,
+  type TransportOperation,
+  type TransportPresenceEvent,
+  type TransportStatus,
+  timetokenCompare,
+  timetokenFromMs,
+  timetokenToMs,
+} from "./transport.js";
