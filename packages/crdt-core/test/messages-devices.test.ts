@@ -34,59 +34,14 @@ import {
   remoteCommandArbitrary,
   remoteCommandMessageArbitrary,
 } from "../src/testing/device-arbitraries.js";
+import { SPEC_EXAMPLES } from "./spec-examples.js";
 
 // The literal JSON of the spec's examples, unchanged.
-const SPEC_6_1_DEVICE_JOIN = `{
-  "msg_type": "device_join",
-  "device_id": "tv-samsung-living-room",
-  "device_type": "TV",
-  "platform": "Tizen",
-  "app_version": "1.2.3",
-  "capabilities": {
-    "max_resolution": "UHD_4K",
-    "audio_codecs": ["AAC", "Dolby_Atmos"],
-    "hdr_support": ["HDR10", "Dolby_Vision"],
-    "remote_controllable": true,
-    "can_cast": false,
-    "screen_size": 65.0
-  },
-  "timestamp": 1733500800000000,
-  "initial_sync_required": true
-}`;
+const SPEC_6_1_DEVICE_JOIN = SPEC_EXAMPLES["6.1 device_join"]!;
 
-const SPEC_3_3_HEARTBEAT = `{
-  "msg_type": "device_heartbeat",
-  "device_id": "tv-samsung-living-room",
-  "device_type": "TV",
-  "capabilities": {
-    "max_resolution": "UHD_4K",
-    "audio_codecs": ["AAC", "Dolby_Atmos"],
-    "hdr_support": ["HDR10", "Dolby_Vision"],
-    "remote_controllable": true,
-    "can_cast": false,
-    "screen_size": 65.0
-  },
-  "app_version": "1.2.3",
-  "platform": "Tizen",
-  "last_active": 1733500800000000,
-  "battery_level": null,
-  "network_quality": 5
-}`;
+const SPEC_3_3_HEARTBEAT = SPEC_EXAMPLES["3.3 device_heartbeat"]!;
 
-const SPEC_3_4_REMOTE_COMMAND = `{
-  "msg_type": "remote_command",
-  "target_device_id": "tv-samsung-living-room",
-  "source_device_id": "phone-ios-alice",
-  "command": {
-    "type": "LoadContent",
-    "params": {
-      "content_id": "tmdb:550",
-      "start_position": 3245
-    }
-  },
-  "timestamp": 1733500800000000,
-  "expires_at": 1733500805000000
-}`;
+const SPEC_3_4_REMOTE_COMMAND = SPEC_EXAMPLES["3.4 remote_command"]!;
 
 function valid<T>(check: Check<T>, input: unknown): T {
   const result = parseWith(check, input);
