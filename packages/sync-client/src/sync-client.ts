@@ -572,6 +572,7 @@ class SyncClientImpl implements SyncClient {
     // held back, refresh our presence, and reconcile if history did not reach back (10.3).
     this.#outbox.retryNow();
     this.#sendHeartbeat();
+    void this.#refreshPresence();
     if (status.gap) {
       this.#count.historyGaps++;
       this.requestReconciliation();
@@ -982,8 +983,18 @@ class SyncClientImpl implements SyncClient {
       this.#count.historyFailures++;
       this.#fail(error, "fetching device history");
     }
+    await this.#refreshPresence();
+    return reconcile;
+  }
+
+  /**
+   * Re-reads who is on the devices channel and what they are doing (here-now with state). At
+   * start, and after a reconnect: presence events and heartbeats are not kept in history, so
+   * what changed while we were away is only learned here. Best effort.
+   */
+  async #refreshPresence(): Promise<void> {
     try {
-      const here = await transport.hereNow({ channels: [this.#devicesChannel], includeState: true });
+      const here = await this.#o.transport.hereNow({ channels: [this.#devicesChannel], includeState: true });
       const channel = here.channels[this.#devicesChannel];
       const now = this.#clock.nowMs();
       for (const occupant of channel?.occupants ?? []) {
@@ -1001,7 +1012,6 @@ class SyncClientImpl implements SyncClient {
     } catch {
       this.#count.transportErrors++;
     }
-    return reconcile;
   }
 
   /** Adopts the live timetokens held back while catching up. */

@@ -113,4 +113,25 @@ describe("lifecycle", () => {
     expect(phone.watchlist.values()).toEqual(["kept"]);
     await expect(phone.start()).rejects.toThrow(/stopped/);
   });
+
+  it("re-reads presence after a reconnect: a change made while it was cut off is seen at once", async () => {
+    const network = newNetwork(81);
+    const phone = newClient(network, "phone");
+    const tv = newClient(network, "tv");
+    await startAll(network, [phone, tv]);
+    expect(tv.devices().find((d) => d.deviceId === "phone")?.activity).not.toBe("Idle");
+
+    network.partition([["phone"], ["tv"]]);
+    await network.runFor(1000);
+    phone.background(); // presence state Idle and a heartbeat: neither is kept in history
+    await network.runFor(5000);
+    network.heal();
+    await settle(network, [phone, tv]);
+
+    // The phone's next heartbeat is 300 s away: only a here-now on reconnect can tell the TV.
+    expect(tv.devices().find((d) => d.deviceId === "phone")).toMatchObject({
+      online: true,
+      activity: "Idle",
+    });
+  });
 });

@@ -57,15 +57,25 @@ describe("catch-up", () => {
     });
   });
 
-  it("reports a gap for unstored messages and for a `since` older than the hub", async () => {
-    const { url } = await startHub();
+  it("reports no gap for unstored messages (ephemeral by choice), and a gap for evicted ones and a `since` older than the hub", async () => {
+    const { url } = await startHub({ retention: () => ({ count: 2, durationMs: 3_600_000 }) });
     const publisher = await raw(url, "pub", TOKEN);
     const first = await publisher.request({ op: "publish", channel: SYNC, payload: 1 });
     const tt = (first.result as { timetoken: string }).timetoken;
     await publisher.request({ op: "publish", channel: SYNC, payload: 2, store: false });
     const sub = await raw(url, "sub", TOKEN);
     const reply = await sub.request({ op: "subscribe", channels: [SYNC], since: { [SYNC]: tt } });
-    expect((reply.result as { channels: Record<string, { gap: boolean }> }).channels[SYNC]!.gap).toBe(true);
+    expect((reply.result as { channels: Record<string, { gap: boolean }> }).channels[SYNC]!.gap).toBe(false);
+    // Two more stored messages evict the first two: a catch-up from before them has a gap.
+    await publisher.request({ op: "publish", channel: SYNC, payload: 3 });
+    const third = await publisher.request({ op: "publish", channel: SYNC, payload: 4 });
+    await publisher.request({ op: "publish", channel: SYNC, payload: 5 });
+    expect(third.ok).toBe(true);
+    const late = await raw(url, "late", TOKEN);
+    const lateReply = await late.request({ op: "subscribe", channels: [SYNC], since: { [SYNC]: tt } });
+    expect((lateReply.result as { channels: Record<string, { gap: boolean }> }).channels[SYNC]!.gap).toBe(
+      true,
+    );
     const old = await raw(url, "old", TOKEN);
     const oldReply = await old.request({
       op: "subscribe",

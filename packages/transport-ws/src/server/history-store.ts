@@ -181,10 +181,9 @@ export class MemoryHistoryStore implements HistoryStore {
             payload: input.payload,
             meta: input.meta,
           };
-    if (!input.store || log.retention.count <= 0 || log.retention.durationMs <= 0) {
-      log.lost = next;
-      return message;
-    }
+    // Not stored by choice (the publisher's `store: false`, or a channel that keeps nothing):
+    // ephemeral, like PubNub's `store=0`, so missing it is no gap. Only evictions are losses.
+    if (!input.store || log.retention.count <= 0 || log.retention.durationMs <= 0) return message;
     log.messages.push(message);
     this.#size++;
     if (log.messages.length > log.retention.count) this.#drop(log, log.messages.length - log.retention.count);
