@@ -1,5 +1,13 @@
 /** Turns a run's results into the Markdown table (issue 8 §4) and checks the targets of §5. */
-import type { BenchResult, Footprint, Row, SystemName, SystemResult, TargetCheck } from "./results.js";
+import type {
+  BenchResult,
+  Footprint,
+  Row,
+  SystemName,
+  SystemResult,
+  TargetCheck,
+  TransportRow,
+} from "./results.js";
 
 const LABEL: Record<SystemName, string> = {
   "mg-sync": "mg-sync",
@@ -31,7 +39,10 @@ function ratio(core: SystemResult | undefined, peer: SystemResult | undefined): 
   return core === undefined || peer === undefined ? null : core.medianOpsPerSec / peer.medianOpsPerSec;
 }
 
-export function evaluateTargets(rows: readonly Row[]): TargetCheck[] {
+export function evaluateTargets(
+  rows: readonly Row[],
+  transports: readonly TransportRow[] = [],
+): TargetCheck[] {
   const byId = new Map(rows.map((r) => [r.id, r]));
   const checks: TargetCheck[] = [];
   const add = (
@@ -88,7 +99,127 @@ export function evaluateTargets(rows: readonly Row[]): TargetCheck[] {
       (v) => `${v.toFixed(1)} ms (median)`,
     );
   }
+  checks.push(...transportTargets(transports));
   return checks;
+}
+
+/** Issue 8 §5 for the hub, and spec 10.1's end-to-end SLO; only rows that were measured. */
+function transportTargets(transports: readonly TransportRow[]): TargetCheck[] {
+  const byId = new Map(transports.filter((t) => t.measured !== undefined).map((t) => [t.id, t]));
+  const checks: TargetCheck[] = [];
+  const hubMax = byId.get("T.ws-hub.max")?.sustainedMsgPerSec;
+  const rawMax = byId.get("T.raw-ws.max")?.sustainedMsgPerSec;
+  if (typeof hubMax === "number" && typeof rawMax === "number" && rawMax > 0) {
+    const share = hubMax / rawMax;
+    checks.push({
+      target: "ws hub throughput ≥ 50 % of the raw ws broadcast ceiling",
+      measured: `${(share * 100).toFixed(0)} % (${rate(hubMax)} vs ${rate(rawMax)} msg/s)`,
+      holds: share >= 0.5,
+    });
+  }
+  for (const scenario of ["one", "many"]) {
+    const row = byId.get(`T.ws-hub.${scenario}.10000`);
+    if (row === undefined) continue;
+    const raw = byId.get(`T.raw-ws.${scenario}.10000`);
+    checks.push({
+      target: `ws hub p99 < 5 ms at 10 000 msg/s (${row.scenario})`,
+      measured: `${latency(row.p99Ms, row)} ms${raw === undefined ? "" : ` (raw ws ceiling: ${latency(raw.p99Ms, raw)} ms)`}`,
+      holds: row.p99Ms !== null && row.p99Ms < 5,
+    });
+  }
+  for (const name of ["ws-hub", "pubnub-local"]) {
+    const row = byId.get(`T.${name}.e2e`);
+    if (row === undefined) continue;
+    checks.push({
+      target: `end-to-end sync over ${name} within spec 10.1 (p50 75, p99 150, p99.9 300 ms)`,
+      measured: `${latency(row.p50Ms, row)} / ${latency(row.p99Ms, row)} / ${latency(row.p999Ms, row)} ms`,
+      holds:
+        row.p50Ms !== null &&
+        row.p99Ms !== null &&
+        row.p999Ms !== null &&
+        row.p50Ms <= 75 &&
+        row.p99Ms <= 150 &&
+        row.p999Ms <= 300,
+    });
+  }
+  return checks;
+}
+
+/** A latency cell: `pending` before measuring, `> window` past the drain window. */
+function latency(x: number | null, row: TransportRow): string {
+  const m = row.measured;
+  if (m === undefined) return "pending";
+  if (x === null) {
+    if (m.samples === 0) return "—";
+    return m.drainMs === null ? "lost" : `> ${m.drainMs.toLocaleString("en-US")}`;
+  }
+  return x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0);
+}
+
+function transportTable(result: BenchResult, out: string[]): void {
+  out.push("## Transports (issue 8 §3)");
+  out.push("");
+  out.push(
+    "Publish → receive latency, ms: every (message, subscriber) receipt after a warm-up, measured from the time the message was *scheduled* to be sent (open loop, so a publisher held back by the transport adds its delay to the latency instead of hiding it: coordinated omission corrected). A receipt still missing when the drain window closes counts as infinitely late; a percentile among those shows as `> window`. msg/s received: messages that reached every subscriber per second — at the offered load in latency rows, the most it sustains in throughput rows. Missing: share of receipts never seen. Busy: event-loop utilisation of the server thread / the clients' thread (publisher and subscribers share one). raw-ws is a `ws` server that only fans out: the ceiling.",
+  );
+  out.push("");
+  out.push(
+    "| Transport | Scenario | Offered msg/s | p50 ms | p99 ms | p99.9 ms | max ms | msg/s received | Missing | Busy server / clients |",
+  );
+  out.push("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+  const notes: string[] = [];
+  const mark = (text: string): string => {
+    let n = notes.indexOf(text);
+    if (n < 0) n = notes.push(text) - 1;
+    return ` [T${n + 1}]`;
+  };
+  for (const t of result.transports) {
+    const m = t.measured;
+    const marks: string[] = [];
+    if (m?.note !== undefined) marks.push(mark(m.note));
+    if (m?.sendLagP99Ms !== undefined && m.sendLagP99Ms > 5)
+      marks.push(
+        mark(
+          `${t.transport}, ${t.scenario}, ${t.offeredMsgPerSec?.toLocaleString("en-US") ?? "?"} msg/s: the publisher handed messages over up to ${m.sendLagP99Ms.toFixed(0)} ms after their due time (p99; its thread was busy); the latency includes it.`,
+        ),
+      );
+    if (m?.publishErrors !== undefined)
+      marks.push(
+        mark(
+          `${t.transport} ${t.scenario}${t.offeredMsgPerSec === null ? "" : ` at ${t.offeredMsgPerSec.toLocaleString("en-US")} msg/s`}: publishes rejected — ${Object.entries(
+            m.publishErrors,
+          )
+            .map(([code, n]) => `${code} × ${n.toLocaleString("en-US")}`)
+            .join(", ")} (counted as missing).`,
+        ),
+      );
+    const label = m?.clock === "virtual" ? `${t.transport} (virtual time)` : t.transport;
+    const received =
+      t.sustainedMsgPerSec === null
+        ? m === undefined
+          ? "pending"
+          : "—"
+        : `${rate(t.sustainedMsgPerSec)}${m?.rangeMsgPerSec === undefined ? "" : ` (${rate(m.rangeMsgPerSec[0])}–${rate(m.rangeMsgPerSec[1])})`}`;
+    const missing =
+      m === undefined
+        ? "pending"
+        : m.missing === 0
+          ? "0"
+          : `${(m.missing * 100).toFixed(m.missing < 0.01 ? 2 : 1)} %`;
+    const pct = (x: number | undefined): string => (x === undefined ? "—" : `${(x * 100).toFixed(0)} %`);
+    const busy =
+      m?.serverBusy === undefined && m?.clientBusy === undefined
+        ? "—"
+        : `${pct(m?.serverBusy)} / ${pct(m?.clientBusy)}`;
+    out.push(
+      `| ${label}${marks.join("")} | ${t.scenario} | ${t.offeredMsgPerSec === null ? "—" : t.offeredMsgPerSec.toLocaleString("en-US")} | ${latency(t.p50Ms, t)} | ${latency(t.p99Ms, t)} | ${latency(t.p999Ms, t)} | ${m === undefined ? "pending" : latency(m.maxMs, t)} | ${received} | ${missing} | ${busy} |`,
+    );
+  }
+  out.push("");
+  notes.forEach((text, i) => {
+    out.push(`[T${i + 1}] ${text}`);
+  });
+  if (notes.length > 0) out.push("");
 }
 
 export function renderMarkdown(result: BenchResult): string {
@@ -170,17 +301,7 @@ export function renderMarkdown(result: BenchResult): string {
   for (const f of result.footprints) out.push(footprintLine(f));
   out.push("");
 
-  out.push("## Transports (issue 8 §3)");
-  out.push("");
-  out.push("| Transport | Scenario | Offered msg/s | p50 ms | p99 ms | p99.9 ms | Sustained msg/s |");
-  out.push("|---|---|--:|--:|--:|--:|--:|");
-  for (const t of result.transports) {
-    const v = (x: number | null): string => (x === null ? "pending" : x.toFixed(2));
-    out.push(
-      `| ${t.transport} | ${t.scenario} | ${t.offeredMsgPerSec === null ? "—" : t.offeredMsgPerSec.toLocaleString("en-US")} | ${v(t.p50Ms)} | ${v(t.p99Ms)} | ${v(t.p999Ms)} | ${t.sustainedMsgPerSec === null ? "pending" : rate(t.sustainedMsgPerSec)} |`,
-    );
-  }
-  out.push("");
+  if (result.transports.length > 0) transportTable(result, out);
   if (result.notes.length > 0) {
     out.push("## Notes");
     out.push("");

@@ -35,10 +35,14 @@ export interface Footprint {
   readonly slice?: { readonly ops: number; readonly of: number };
 }
 
+/** The transports of section 3, in report order; `raw-ws` is the ceiling. */
+export const TRANSPORTS = ["raw-ws", "ws-hub", "pubnub-local", "memory"] as const;
+export type TransportName = (typeof TRANSPORTS)[number];
+
 /**
- * Section 3 of issue 8 (transports), filled in as the transports land: publish → receive
- * latency percentiles at an offered load, and sustained throughput, per transport, in the same
- * run as a raw `ws` broadcast ceiling.
+ * Section 3 of issue 8 (transports): publish → receive latency percentiles at an offered load,
+ * and sustained throughput, per transport, in the same run as a raw `ws` broadcast ceiling.
+ * A row without `measured` is a planned scenario that did not run (printed as pending).
  */
 export interface TransportRow {
   readonly id: string;
@@ -46,10 +50,40 @@ export interface TransportRow {
   readonly transport: string;
   readonly scenario: string;
   readonly offeredMsgPerSec: number | null;
+  /** Latency percentiles, ms; null when not measured, or when beyond the drain window (`measured.missing`). */
   readonly p50Ms: number | null;
   readonly p99Ms: number | null;
   readonly p999Ms: number | null;
+  /**
+   * Messages per second that reached every subscriber: at the offered load for a latency row,
+   * the maximum for a throughput row; for the memory transport, per wall-clock second.
+   */
   readonly sustainedMsgPerSec: number | null;
+  readonly measured?: TransportMeasurement;
+}
+
+export interface TransportMeasurement {
+  /** `virtual`: the memory network's simulated milliseconds, not elapsed time. */
+  readonly clock: "wall" | "virtual";
+  readonly maxMs: number | null;
+  /** Messages measured (after the warm-up) and the latency samples they gave (× receivers). */
+  readonly messages: number;
+  readonly samples: number;
+  /** Share of expected receipts not there when the drain window closed (counted as +∞). */
+  readonly missing: number;
+  /** How long stragglers were awaited after the last scheduled send, ms. */
+  readonly drainMs: number | null;
+  /** p99 of how late the paced publisher handed messages over (included in the latency). */
+  readonly sendLagP99Ms?: number;
+  /** Throughput rows: the lowest and highest rate of the measured slices (the row shows their median). */
+  readonly rangeMsgPerSec?: readonly [number, number];
+  /** Event-loop utilisation (0..1) of the server thread and of the clients' thread. */
+  readonly serverBusy?: number;
+  readonly clientBusy?: number;
+  /** Publish rejections by code during the row (`queue_full`, …). */
+  readonly publishErrors?: Readonly<Record<string, number>>;
+  /** What the reader must know about this row (printed as a footnote). */
+  readonly note?: string;
 }
 
 export interface TargetCheck {

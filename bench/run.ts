@@ -1,19 +1,20 @@
 /**
  * `pnpm bench` / `pnpm bench:quick` (issue 8): runs the CRDT workloads W1–W5 for mg-sync, Yjs,
- * Automerge and the plain-JS baseline, the transport suite (§3, pending), prints the Markdown
- * table and writes it with the JSON results to `results/`.
+ * Automerge and the plain-JS baseline, the transport suite T (§3), prints the Markdown table and
+ * writes it with the JSON results to `results/`.
  *
- *   node --expose-gc --import tsx run.ts [--quick] [--only=W1,W3] [--seed=N] [--out=results/name]
+ *   node --expose-gc --import tsx run.ts [--quick] [--only=W1,W3,T] [--seed=N] [--out=results/name]
+ *                                        [--transports=raw-ws,ws-hub,pubnub-local,memory]
  *
- * A full run writes `results/latest.{md,json}`; `--quick` writes `results/quick.*` and `--only`
- * writes `results/partial.*`, so neither replaces the published table.
+ * A full run writes `results/latest.{md,json}`; `--quick` writes `results/quick.*`, and `--only`
+ * or `--transports` write `results/partial.*`, so none of them replaces the published table.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { UserSyncState } from "./core-api.js";
 import { syncStateEquals, watchlistValues } from "./core-api.js";
-import { environment, gcExposed } from "./harness.js";
+import { collect, environment, gcExposed } from "./harness.js";
 import {
   catalog,
   fullStateStreams,
@@ -25,7 +26,7 @@ import {
   watchlistStream,
 } from "./inputs.js";
 import { evaluateTargets, renderMarkdown } from "./report.js";
-import type { BenchResult, SuiteOutput } from "./results.js";
+import { type BenchResult, type SuiteOutput, TRANSPORTS, type TransportName } from "./results.js";
 import { runHlc } from "./workloads/hlc.js";
 import {
   automergeProgress,
@@ -36,7 +37,6 @@ import {
 } from "./workloads/progress.js";
 import { runReconcile } from "./workloads/reconcile.js";
 import { type Kept, type ReplicaPlan, runReplicaWorkload } from "./workloads/replica.js";
-import { runTransports } from "./workloads/transport.js";
 import {
   automergeWatchlist,
   baselineWatchlist,
@@ -93,11 +93,13 @@ const MODES: Record<Mode["name"], Mode> = {
 function parseArgs(argv: readonly string[]): {
   mode: Mode;
   only: Set<SuiteId> | null;
+  transports: Set<TransportName> | null;
   seed: number;
   out: string;
 } {
   let mode = MODES.full;
   let only: Set<SuiteId> | null = null;
+  let transports: Set<TransportName> | null = null;
   let seed = 20_241_206;
   let out: string | null = null;
   for (const arg of argv) {
@@ -110,6 +112,14 @@ function parseArgs(argv: readonly string[]): {
           throw new Error(`--only: unknown suite ${id} (${SUITES.join(", ")})`);
         only.add(upper as SuiteId);
       }
+    } else if (arg.startsWith("--transports=")) {
+      transports = new Set();
+      for (const name of arg.slice(13).split(",")) {
+        const trimmed = name.trim();
+        if (!(TRANSPORTS as readonly string[]).includes(trimmed))
+          throw new Error(`--transports: unknown transport ${name} (${TRANSPORTS.join(", ")})`);
+        transports.add(trimmed as TransportName);
+      }
     } else if (arg.startsWith("--seed=")) seed = Number.parseInt(arg.slice(7), 10) >>> 0;
     else if (arg.startsWith("--out=")) out = arg.slice(6);
     else throw new Error(`unknown argument ${arg}`);
@@ -117,9 +127,15 @@ function parseArgs(argv: readonly string[]): {
   return {
     mode,
     only,
+    transports,
     seed,
     out:
-      out ?? (only !== null ? "results/partial" : mode.name === "quick" ? "results/quick" : "results/latest"),
+      out ??
+      (only !== null || transports !== null
+        ? "results/partial"
+        : mode.name === "quick"
+          ? "results/quick"
+          : "results/latest"),
   };
 }
 
@@ -134,14 +150,14 @@ function log(line: string): void {
   process.stdout.write(`${stamp}${line}\n`);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const here = dirname(fileURLToPath(import.meta.url));
   const args = parseArgs(process.argv.slice(2));
   const { mode, seed } = args;
   const wants = (id: SuiteId): boolean => args.only === null || args.only.has(id);
   if (!gcExposed())
     log("warning: run node with --expose-gc (the bench scripts do); memory is not measured without it");
-  const env = environment(["yjs", "@automerge/automerge", "tsx"]);
+  const env = environment(["yjs", "@automerge/automerge", "tsx", "ws"]);
   log(`mg-sync bench (${mode.name}, seed ${seed}) · Node ${env.node} · ${env.cpuModel} × ${env.cores}`);
   const started = performance.now();
 
@@ -243,7 +259,10 @@ function main(): void {
     outputs.push(runReconcile(streams, latest + 1, mode.samples, log));
   }
 
-  if (wants("T")) outputs.push(runTransports());
+  if (wants("T")) {
+    collect();
+    outputs.push(await transports(mode, seed, args.transports ?? new Set(TRANSPORTS)));
+  }
 
   const rows = outputs.flatMap((o) => o.rows);
   const result: BenchResult = {
@@ -252,12 +271,16 @@ function main(): void {
       mode: mode.name,
       seed,
       suites: args.only === null ? [...SUITES] : [...args.only],
+      transports: args.transports === null ? [...TRANSPORTS] : [...args.transports],
       ...mode,
     },
     rows,
     footprints: outputs.flatMap((o) => o.footprints),
     transports: outputs.flatMap((o) => o.transports ?? []),
-    targets: evaluateTargets(rows),
+    targets: evaluateTargets(
+      rows,
+      outputs.flatMap((o) => o.transports ?? []),
+    ),
     notes: [
       `Samples: ${mode.samples} timed runs per measurement for mg-sync and the baseline, ${mode.peerSamples} for Yjs and Automerge, each after an untimed warm-up run and a full GC.`,
       ...outputs.flatMap((o) => o.notes),
@@ -276,6 +299,29 @@ function main(): void {
     publishInReadme(resolve(here, "README.md"), markdown);
     log("README.md: current results replaced");
   }
+}
+
+/**
+ * The transport suite (issue 8 §3), loaded only now: it imports the transports' and the sync
+ * client's `dist/`, and a checkout where only crdt-core was built still runs W1–W5.
+ */
+async function transports(mode: Mode, seed: number, only: ReadonlySet<TransportName>): Promise<SuiteOutput> {
+  let suite: typeof import("./workloads/transport.js");
+  try {
+    suite = await import("./workloads/transport.js");
+  } catch (error) {
+    const why = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    log(`T skipped: ${why}`);
+    return {
+      rows: [],
+      footprints: [],
+      transports: [],
+      notes: [
+        `Transports not measured: ${why} (run \`pnpm build\` first: the suite imports every package's dist/).`,
+      ],
+    };
+  }
+  return suite.runTransports({ quick: mode.name === "quick", seed, only, log });
 }
 
 /** The README shows the latest full run (issue 8 §4): between its two markers, headings one level down. */
@@ -327,4 +373,17 @@ function checkWatchlist(kept: Kept<unknown>): void {
     throw new Error(`W2: baseline lists ${titles.length} titles, mg-sync ${mine.length}`);
 }
 
-main();
+main().then(
+  () => {
+    // Everything the run opened is closed; if a socket or timer still holds the process, say so
+    // and leave rather than hang (the timer itself does not keep the process alive).
+    setTimeout(() => {
+      log("warning: something still held the process 5 s after the run; exiting");
+      process.exit(0);
+    }, 5_000).unref();
+  },
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
