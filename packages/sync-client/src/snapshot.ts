@@ -1,9 +1,10 @@
 /**
  * What a device keeps across restarts (spec 5.3 "cache last known state locally", 9.2
  * "on-demand snapshot on app background / terminate"): its sync state, its HLC, the last
- * timetoken it saw per channel (where history catch-up starts), and the sync deltas it made
+ * timetoken it saw per channel (where history catch-up starts), the sync deltas it made
  * but the transport never acknowledged (published again on restore, so an app killed during a
- * partition loses nothing).
+ * partition loses nothing), whether it still owes itself a reconciliation, and the ids of the
+ * commands it already decided.
  *
  * JSON-safe by construction; `parseSyncClientSnapshot` validates one read back from storage
  * and throws `SnapshotError` naming the field.
@@ -33,6 +34,16 @@ export interface SyncClientSnapshot {
   readonly lastTimetokens: Readonly<Record<string, Timetoken>>;
   /** Sync deltas made here and not acknowledged yet, oldest first. */
   readonly pending: readonly SyncMessage[];
+  /**
+   * A reconciliation is owed: asked for (or due) and not answered whole yet. Restored, the
+   * client asks again at start, whatever its timetokens say. Absent: false (older snapshots).
+   */
+  readonly needsReconciliation?: boolean;
+  /**
+   * Ids of the remote commands already decided here, oldest first (the dedup window, DEVIATIONS
+   * 8): a restart within a command's lifetime must not run it again. Absent: none.
+   */
+  readonly commandIds?: readonly string[];
 }
 
 /** A snapshot that cannot be restored; `path` names the field (`state.watchlist.context`, …). */
@@ -120,6 +131,20 @@ export function restoreSnapshot(json: unknown, deviceId?: string): RestoredSnaps
     }
     pending.push(syncMessage);
   }
+  const needsReconciliation = json.needsReconciliation ?? false;
+  if (typeof needsReconciliation !== "boolean") {
+    throw new SnapshotError("needsReconciliation", "expected a boolean");
+  }
+  const commandIdsJson = json.commandIds ?? [];
+  if (!Array.isArray(commandIdsJson)) throw new SnapshotError("commandIds", "expected an array");
+  const commandIds: string[] = [];
+  for (let i = 0; i < commandIdsJson.length; i++) {
+    const id: unknown = commandIdsJson[i];
+    if (typeof id !== "string" || id.length === 0) {
+      throw new SnapshotError(`commandIds[${i}]`, "expected a non-empty string");
+    }
+    commandIds.push(id);
+  }
   const snapshot: SyncClientSnapshot = {
     version: SNAPSHOT_VERSION,
     deviceId: json.deviceId,
@@ -127,6 +152,8 @@ export function restoreSnapshot(json: unknown, deviceId?: string): RestoredSnaps
     hlc: json.hlc,
     lastTimetokens,
     pending,
+    ...(needsReconciliation ? { needsReconciliation } : {}),
+    ...(commandIds.length > 0 ? { commandIds } : {}),
   };
   return { snapshot, state };
 }

@@ -26,6 +26,7 @@ import {
   type CommandDedupWindow,
   type CommandTarget,
   type ContentSnippet,
+  commandDedupAdd,
   commandDedupEmpty,
   compileChannelPatterns,
   type DeviceActivity,
@@ -156,6 +157,9 @@ function causalTimestamp(message: Message): Hlc | undefined {
   }
 }
 
+/** The longest wait between reconciliation requests that got no complete answer. */
+const MAX_RECONCILIATION_RETRY_MS = 300_000;
+
 function wholeSeconds(what: string, value: number): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
     throw new RangeError(`${what} must be a finite non-negative number of seconds, got ${String(value)}`);
@@ -206,6 +210,22 @@ class SyncClientImpl implements SyncClient {
   /** Our HLC when we last merged state from elsewhere (`last_known_state_timestamp`); 0: never. */
   #lastKnownStateTs: Hlc = 0;
   #queuedRequest: StateReconciliationRequestMessage | undefined;
+  /**
+   * This device may lack changes history can no longer give it (a start without snapshot, a
+   * history gap, foreground, an explicit request): persisted in the snapshot, and cleared only
+   * once one responder's answer to a request issued since has arrived whole. Until then it asks
+   * again, with a fresh request id each time, on `reconnected`, when a device comes online, and
+   * when an answer window passes while another device is online (with backoff).
+   */
+  #needsReconciliation = false;
+  /**
+   * Our request ids whose answers can clear `#needsReconciliation` (issued since it was last
+   * set), each → responder → the chunk indexes received from it.
+   */
+  readonly #answering = new Map<string, Map<string, Set<number>>>();
+  /** Wait before the next re-request after a window without a complete answer (doubles, capped). */
+  #retryWaitMs = 0;
+  #cancelRetry: CancelTimer | undefined;
   /** Our own requests still collecting answers (for the push-back, see `#pushBack`). */
   readonly #ownRequests = new Map<
     string,
@@ -231,6 +251,10 @@ class SyncClientImpl implements SyncClient {
     this.#clock = new ClientClock(o.clock, o.maxDriftMs, restored?.snapshot.hlc ?? 0);
     if (restored !== undefined) {
       this.#lastKnownStateTs = restored.snapshot.hlc;
+      this.#needsReconciliation = restored.snapshot.needsReconciliation === true;
+      for (const commandId of restored.snapshot.commandIds ?? []) {
+        this.#commandWindow = commandDedupAdd(this.#commandWindow, commandId);
+      }
       for (const [channel, timetoken] of Object.entries(restored.snapshot.lastTimetokens)) {
         this.#lastTimetokens.set(channel, timetoken);
       }
@@ -272,7 +296,10 @@ class SyncClientImpl implements SyncClient {
     this.#presence = new DevicePresence(
       () => this.#clock.nowMs(),
       o.scheduler,
-      (events) => this.#events.emit("devices", events),
+      (events) => {
+        this.#events.emit("devices", events);
+        this.#onDevicesJoined(events);
+      },
     );
     this.#responder = new ReconciliationResponder(
       o.scheduler,
@@ -527,6 +554,7 @@ class SyncClientImpl implements SyncClient {
         // Already merged into our state above, so it cannot throw a double-spent dot here.
         applyMessageInto(own.others, response);
       }
+      this.#answerReceived(requestId, response);
     }
     // docs/protocol.md §7.3: each device entry is a heartbeat heard now.
     for (const heartbeat of response.devices) {
@@ -573,10 +601,10 @@ class SyncClientImpl implements SyncClient {
     this.#outbox.retryNow();
     this.#sendHeartbeat();
     void this.#refreshPresence();
-    if (status.gap) {
-      this.#count.historyGaps++;
-      this.requestReconciliation();
-    }
+    if (status.gap) this.#count.historyGaps++;
+    // Whatever we asked before the cut may have been answered while we were away (answers are
+    // not stored), or its answers were lost in the cut: ask again under a new id (bugs A, C).
+    if (status.gap || this.#needsReconciliation) this.#requestFresh();
   }
 
   #reject(reason: InboundRejection, detail: string, channel: string): void {
@@ -623,9 +651,37 @@ class SyncClientImpl implements SyncClient {
 
   requestReconciliation(): string {
     this.#requireWritable("requestReconciliation");
-    // One request waiting in the outbox answers every trigger (start, reconnect, foreground).
+    this.#markNeedsReconciliation();
+    // One request waiting in the outbox answers the triggers that come together (start,
+    // foreground, the app): it is asked again anew if no answer comes.
     const queued = this.#queuedRequest;
-    if (queued?.request_id !== undefined) return queued.request_id;
+    if (queued?.request_id !== undefined) {
+      this.#answering.set(queued.request_id, new Map());
+      return queued.request_id;
+    }
+    return this.#newRequest();
+  }
+
+  #markNeedsReconciliation(): void {
+    this.#needsReconciliation = true;
+    // Only answers to requests issued from now on prove we have caught up.
+    this.#answering.clear();
+  }
+
+  /**
+   * A new request under a new id, never the one still queued: that one may have reached the
+   * server already, and responders answer a request id once (bug A).
+   */
+  #requestFresh(): string {
+    this.#requireWritable("requestReconciliation");
+    this.#markNeedsReconciliation();
+    this.#queuedRequest = undefined;
+    return this.#newRequest();
+  }
+
+  #newRequest(): string {
+    this.#cancelRetry?.();
+    this.#cancelRetry = undefined;
     const timestamp = this.#clock.tick();
     const requestId = `${this.incarnation}:${timestamp}`;
     const message = this.#checked<StateReconciliationRequestMessage>("requestReconciliation", {
@@ -637,6 +693,7 @@ class SyncClientImpl implements SyncClient {
     });
     this.#queuedRequest = message;
     this.#ownRequests.set(requestId, { others: undefined, cancel: undefined });
+    this.#answering.set(requestId, new Map());
     this.#count.requested++;
     // Stored in history (one small message): a device away while it was asked finds it when it
     // catches up and can still answer with what only it holds. The answers are not stored: they
@@ -653,7 +710,76 @@ class SyncClientImpl implements SyncClient {
     own.cancel = this.#o.scheduler.schedule(this.#o.reconciliationWindowMs, () => {
       this.#ownRequests.delete(requestId);
       this.#pushBack(request, requestId, own.others);
+      this.#windowEnded();
     });
+  }
+
+  /**
+   * An answer window passed. Still not reconciled (the answers were lost, or nobody held
+   * state): ask again if somebody is there to answer, waiting longer each time so a household
+   * of empty devices does not fill the channel with requests (bug C). A lone device waits for
+   * a device to come online (`#onDevicesJoined`) or for `reconnected`.
+   */
+  #windowEnded(): void {
+    if (!this.#needsReconciliation || !this.#isLive() || this.#cancelRetry !== undefined) return;
+    if (this.#queuedRequest !== undefined || this.#requestInWindow() || !this.#otherDeviceOnline()) return;
+    const wait = this.#retryWaitMs;
+    this.#retryWaitMs = Math.min(
+      Math.max(2 * wait, this.#o.reconciliationWindowMs),
+      MAX_RECONCILIATION_RETRY_MS,
+    );
+    this.#cancelRetry = this.#o.scheduler.schedule(wait, () => {
+      this.#cancelRetry = undefined;
+      if (this.#needsReconciliation && this.#isLive() && this.#queuedRequest === undefined) {
+        this.#requestFresh();
+      }
+    });
+  }
+
+  /** A device came online while we still need reconciliation: it may hold what we lack. */
+  #onDevicesJoined(events: readonly { readonly action: string; readonly device_id: string }[]): void {
+    if (!this.#needsReconciliation || !this.#isLive() || this.#phase === "starting") return;
+    if (!events.some((e) => e.action === "join" && e.device_id !== this.deviceId)) return;
+    // A request still waiting to go out or inside its window covers the newcomer (it reads the
+    // request from history as it starts); otherwise ask now.
+    if (this.#queuedRequest !== undefined || this.#requestInWindow()) return;
+    this.#requestFresh();
+  }
+
+  /** One of our requests went out and its answer window is still open. */
+  #requestInWindow(): boolean {
+    for (const own of this.#ownRequests.values()) if (own.cancel !== undefined) return true;
+    return false;
+  }
+
+  #otherDeviceOnline(): boolean {
+    for (const view of this.#presence.tracker.devices.values()) {
+      if (view.online && view.deviceId !== this.deviceId) return true;
+    }
+    return false;
+  }
+
+  /** Clears `#needsReconciliation` once one responder's answer to one of our requests is whole. */
+  #answerReceived(requestId: string, response: StateReconciliationResponseMessage): void {
+    if (!this.#needsReconciliation) return;
+    const responders = this.#answering.get(requestId);
+    if (responders === undefined) return;
+    const chunk = response.chunk;
+    if (chunk !== undefined) {
+      const responder = response.responder_device_id ?? "";
+      let seen = responders.get(responder);
+      if (seen === undefined) {
+        seen = new Set();
+        responders.set(responder, seen);
+      }
+      seen.add(chunk.index);
+      if (seen.size < chunk.count) return;
+    }
+    this.#needsReconciliation = false;
+    this.#answering.clear();
+    this.#retryWaitMs = 0;
+    this.#cancelRetry?.();
+    this.#cancelRetry = undefined;
   }
 
   /**
@@ -938,8 +1064,12 @@ class SyncClientImpl implements SyncClient {
     );
     this.#armHeartbeat();
     const reconcile = await this.#catchUp();
+    // Recorded even if the app is already closing: catch-up has moved our timetokens past the
+    // gap, so only the flag in the snapshot still says that we owe ourselves a reconciliation.
+    if (reconcile) this.#markNeedsReconciliation();
     if (this.#phase !== "starting") return;
-    if (reconcile) this.requestReconciliation();
+    // A restored snapshot may owe a reconciliation its timetokens no longer show (bug B).
+    if (this.#needsReconciliation) this.#requestFresh();
     await this.#inbound.whenIdle();
     if (this.#phase === "starting") this.#phase = "running";
   }
@@ -1036,6 +1166,8 @@ class SyncClientImpl implements SyncClient {
     this.#responder.cancelAll();
     for (const own of this.#ownRequests.values()) own.cancel?.();
     this.#ownRequests.clear();
+    this.#cancelRetry?.();
+    this.#cancelRetry = undefined;
     this.#throttle.flushAll();
     if (wasLive) {
       const transport = this.#o.transport;
@@ -1144,6 +1276,9 @@ class SyncClientImpl implements SyncClient {
     for (const [channel, timetoken] of this.#lastTimetokens) {
       Object.defineProperty(lastTimetokens, channel, { value: timetoken, enumerable: true, writable: true });
     }
+    // The command dedup window, oldest first: a restart within a command's lifetime finds the
+    // command in the devices channel's history again and must not run it twice (DEVIATIONS 8).
+    const commandIds = [...this.#commandWindow.older, ...this.#commandWindow.newer];
     return {
       version: SNAPSHOT_VERSION,
       deviceId: this.deviceId,
@@ -1151,6 +1286,8 @@ class SyncClientImpl implements SyncClient {
       hlc: this.#clock.peek(),
       lastTimetokens,
       pending,
+      ...(this.#needsReconciliation ? { needsReconciliation: true } : {}),
+      ...(commandIds.length > 0 ? { commandIds } : {}),
     };
   }
 
