@@ -113,23 +113,47 @@ export function lwwMapEntries<T>(map: LwwMap<T>): [string, T][] {
  * immutable and shared with `delta`, never copied. `lwwMapJoin` is this on a copy.
  */
 export function lwwMapJoinInto<T>(target: MutableLwwMap<T>, delta: LwwMap<T>): string[] {
-  const entries = target.entries;
   const changed: string[] = [];
   for (const [key, incoming] of delta.entries) {
-    const current = entries.get(key);
-    if (current === undefined) {
-      entries.set(key, incoming);
-      if (!incoming.deleted) changed.push(key);
-    } else if (current !== incoming && wins(incoming, current)) {
-      entries.set(key, incoming);
-      if (current.deleted) {
-        if (!incoming.deleted) changed.push(key);
-      } else if (incoming.deleted || !lwwValueEquals(current.value, incoming.value)) {
-        changed.push(key);
-      }
-    }
+    if (lwwMapJoinEntryInto(target, key, incoming)) changed.push(key);
   }
   return changed;
+}
+
+/**
+ * Internal (not re-exported by the package): joins ONE entry into `target`, in place, and says
+ * whether `key`'s visible value changed. It is the body of `lwwMapJoinInto`'s loop, so the
+ * map has one join; `applyMessageInto` calls it directly for a single-key message, without
+ * building a one-entry delta `Map`. `valueEquals` decides "structurally different" between
+ * two live values; a caller that knows the values' shape may pass a cheaper test, which must
+ * agree with `lwwValueEquals` on those values.
+ */
+export function lwwMapJoinEntryInto<T>(
+  target: MutableLwwMap<T>,
+  key: string,
+  incoming: LwwMapEntry<T>,
+  valueEquals: (x: T, y: T) => boolean = lwwValueEquals,
+): boolean {
+  const entries = target.entries;
+  const current = entries.get(key);
+  if (current === undefined) {
+    entries.set(key, incoming);
+    return !incoming.deleted;
+  }
+  if (current === incoming || !wins(incoming, current)) return false;
+  entries.set(key, incoming);
+  if (current.deleted) return !incoming.deleted;
+  return incoming.deleted || !valueEquals(current.value, incoming.value);
+}
+
+/**
+ * Internal: true when a write stamped `(ts, node)` surely loses to `key`'s current entry (its
+ * stamp is strictly older), so a caller can skip building the entry. `wins`' first two rules;
+ * an equal stamp is left to the join.
+ */
+export function lwwMapStampLoses<T>(target: LwwMap<T>, key: string, ts: Hlc, node: string): boolean {
+  const current = target.entries.get(key);
+  return current !== undefined && (ts < current.ts || (ts === current.ts && node < current.node));
 }
 
 /**

@@ -31,6 +31,7 @@ import {
   ccToJSON,
   type Dot,
 } from "./causal-context.js";
+import { lwwValueCompare } from "./lww.js";
 import { id } from "./messages/common.js";
 import {
   atPath,
@@ -178,22 +179,19 @@ export function orSetJoinInto(target: OrSet, other: OrSet): OrSetChange[] {
     }
   }
 
-  const touched = new Map<string, unknown>(); // element → its payload before the join (absent: NOT_PRESENT)
-  const remember = (element: string): void => {
-    if (touched.has(element)) return;
-    const dots = target.entries.get(element);
-    touched.set(element, dots === undefined ? NOT_PRESENT : greatestDot(dots).payload);
-  };
+  // element → its payload before the join (absent: NOT_PRESENT); made on the first change, so
+  // a join that changes nothing (a duplicate delta) allocates nothing.
+  let touched: Touched | undefined;
 
   // 1. Dots `other` has seen and no longer holds were removed there.
-  removeSeenDots(target, other, remember);
+  touched = removeSeenDots(target, other, touched);
 
   // 2. Dots `other` holds that `target` has never seen are new (one `target` saw and lacks was removed).
   for (const [element, dots] of other.entries) {
     for (const dot of dots) {
       if (target.index.get(dot.replica)?.has(dot.counter)) continue;
       if (ccHas(target.context, dot.replica, dot.counter)) continue;
-      remember(element);
+      touched = remember(target, touched, element);
       const current = target.entries.get(element);
       target.entries.set(element, current === undefined ? [dot] : [...current, dot]);
       indexDot(target.index, dot.replica, dot.counter, element);
@@ -203,48 +201,200 @@ export function orSetJoinInto(target: OrSet, other: OrSet): OrSetChange[] {
   ccJoinInto(target.context, other.context);
 
   const changes: OrSetChange[] = [];
+  if (touched === undefined) return changes;
   for (const [element, before] of touched) {
-    const dots = target.entries.get(element);
-    if (dots === undefined) {
-      if (before !== NOT_PRESENT) changes.push({ element, kind: "removed" });
-    } else if (before === NOT_PRESENT) {
-      changes.push({ element, kind: "added" });
-    } else if (greatestDot(dots).payload !== before) {
-      changes.push({ element, kind: "updated" });
-    }
+    const change = changeOf(element, before, target.entries.get(element));
+    if (change !== undefined) changes.push(change);
   }
   return changes;
 }
 
+/**
+ * Internal (not re-exported by the package): joins into `target` the delta ONE watchlist
+ * message makes, without building it. That delta holds `element ↦ {dot, payload}` if `dot` is
+ * given (an Add) and the causal context `observed ∪ {dot}`; this is exactly
+ * `orSetJoinInto(target, that delta)`: same state (entries, index and context, down to their
+ * iteration order), same changes, same `DoubleSpentDotError`. Where replaying the join's
+ * order step by step would need the delta's own shape (an observed dot held under ANOTHER
+ * element, a counter-1 dot, a replica's dots not adjacent in `observed`, a long `observed`),
+ * it builds the delta and runs `orSetJoinInto`.
+ */
+export function orSetApplyDotInto(
+  target: OrSet,
+  element: string,
+  dot: Dot | undefined,
+  observed: readonly Dot[],
+  payload: unknown,
+): OrSetChange[] {
+  const { entries, index, context } = target;
+  // The dot's replica's counters: looked up once, for the refusal, the "held" test and the add.
+  let dotCounters: Map<number, string> | undefined;
+  let held = false;
+  if (dot !== undefined) {
+    dotCounters = index.get(dot[0]);
+    const existing = dotCounters === undefined ? undefined : dotCounters.get(dot[1]);
+    if (existing !== undefined) {
+      if (existing !== element) throw new DoubleSpentDotError([dot[0], dot[1]], existing, element);
+      held = true;
+    }
+  }
+  if (!joinsInOrder(index, element, dot, observed)) {
+    return orSetJoinInto(target, dotDelta(element, dot, observed, payload));
+  }
+
+  // `element`'s dots as they evolve (arrays are replaced, never mutated); written back once.
+  const before = entries.get(element);
+  let dots = before;
+  let killed = false;
+  // 1. The observed dots still live here were removed by the sender (never the message's own
+  // dot). `joinsInOrder` made sure each is under `element`, so it is in `dots`.
+  for (let i = 0; i < observed.length; i++) {
+    const o = observed[i]!;
+    const replica = o[0];
+    const counter = o[1];
+    if (dot !== undefined && counter === dot[1] && replica === dot[0]) continue;
+    const counters = index.get(replica);
+    if (counters === undefined || !counters.delete(counter)) continue;
+    if (counters.size === 0) {
+      index.delete(replica);
+      if (counters === dotCounters) dotCounters = undefined;
+    }
+    dots =
+      dots!.length === 1 ? undefined : dots!.filter((d) => d.replica !== replica || d.counter !== counter);
+    killed = true;
+  }
+  const emptied = killed && dots === undefined;
+  // 2. The Add's dot, unless it is live here already or was seen (and so removed) before.
+  let added = false;
+  if (dot !== undefined && !held && !ccHas(context, dot[0], dot[1])) {
+    const replica = dot[0];
+    const counter = dot[1];
+    const fresh: OrSetDot = payload === undefined ? { replica, counter } : { replica, counter, payload };
+    dots = dots === undefined ? [fresh] : [...dots, fresh];
+    if (dotCounters === undefined) {
+      dotCounters = new Map();
+      index.set(replica, dotCounters);
+    }
+    dotCounters.set(counter, element);
+    added = true;
+  }
+  // Entries as the join leaves them: an element emptied by a kill is deleted, and one added
+  // back after that goes to the end of the Map, as the join's delete-then-set puts it.
+  if (killed || added) {
+    if (dots === undefined) entries.delete(element);
+    else {
+      if (emptied) entries.delete(element);
+      entries.set(element, dots);
+    }
+  }
+  // 3. The context learns everything the message speaks for, in the order the join adds it.
+  for (let i = 0; i < observed.length; i++) ccAddInto(context, observed[i]![0], observed[i]![1]);
+  if (dot !== undefined) ccAddInto(context, dot[0], dot[1]);
+
+  if (!killed && !added) return [];
+  if (dots === undefined) return before === undefined ? [] : [{ element, kind: "removed" }];
+  if (before === undefined) return [{ element, kind: "added" }];
+  return greatestDot(dots).payload !== greatestDot(before).payload ? [{ element, kind: "updated" }] : [];
+}
+
+/** Longest `observed` list `orSetApplyDotInto` handles without building the delta. */
+const MAX_DIRECT_OBSERVED = 32;
+
+/**
+ * Can `orSetApplyDotInto` replay the join in the message's own order? The join walks the
+ * delta's context replica by replica (its version vector, then its cloud); with no counter-1
+ * dot the delta's vector is empty and its cloud lists each replica's dots in first-seen order,
+ * which is the message's order exactly when each replica's dots are adjacent. And every
+ * observed dot live here must be under `element`, so only `element` can change.
+ */
+function joinsInOrder(
+  index: OrSet["index"],
+  element: string,
+  dot: Dot | undefined,
+  observed: readonly Dot[],
+): boolean {
+  const n = observed.length;
+  if (n > MAX_DIRECT_OBSERVED) return false;
+  if (dot !== undefined && dot[1] === 1) return false;
+  for (let i = 0; i < n; i++) {
+    const o = observed[i]!;
+    const replica = o[0];
+    const counter = o[1];
+    if (counter === 1) return false;
+    const counters = index.get(replica);
+    const holder = counters === undefined ? undefined : counters.get(counter);
+    if (holder !== undefined && holder !== element) return false;
+    if (i > 0 && replica !== observed[i - 1]![0] && seenBefore(observed, i - 1, replica)) return false;
+  }
+  // The dot comes last: its replica must not appear earlier unless just before it.
+  if (dot !== undefined && n > 0 && dot[0] !== observed[n - 1]![0] && seenBefore(observed, n - 1, dot[0]))
+    return false;
+  return true;
+}
+
+/** Whether `replica` is among `dots[0..end)`. */
+function seenBefore(dots: readonly Dot[], end: number, replica: string): boolean {
+  for (let j = 0; j < end; j++) if (dots[j]![0] === replica) return true;
+  return false;
+}
+
+/** The delta one watchlist message makes (as sync-state's `watchlistDelta` builds it). */
+function dotDelta(element: string, dot: Dot | undefined, observed: readonly Dot[], payload: unknown): OrSet {
+  const delta = orSetEmpty();
+  for (const [replica, counter] of observed) ccAddInto(delta.context, replica, counter);
+  if (dot !== undefined) {
+    const [replica, counter] = dot;
+    delta.entries.set(element, [
+      payload === undefined ? { replica, counter } : { replica, counter, payload },
+    ]);
+    indexDot(delta.index, replica, counter, element);
+    ccAddInto(delta.context, replica, counter);
+  }
+  return delta;
+}
+
 const NOT_PRESENT = Symbol("not present");
+
+type Touched = Map<string, unknown>;
+
+/** Records `element`'s payload before its first change (in a map made on the first call). */
+function remember(target: OrSet, touched: Touched | undefined, element: string): Touched {
+  const out = touched ?? new Map<string, unknown>();
+  if (!out.has(element)) {
+    const dots = target.entries.get(element);
+    out.set(element, dots === undefined ? NOT_PRESENT : greatestDot(dots).payload);
+  }
+  return out;
+}
+
+/** What a join did to `element`, given its payload before (or NOT_PRESENT) and its dots after. */
+function changeOf(
+  element: string,
+  before: unknown,
+  after: readonly OrSetDot[] | undefined,
+): OrSetChange | undefined {
+  if (after === undefined) return before === NOT_PRESENT ? undefined : { element, kind: "removed" };
+  if (before === NOT_PRESENT) return { element, kind: "added" };
+  return greatestDot(after).payload !== before ? { element, kind: "updated" } : undefined;
+}
 
 /**
  * Drops every dot of `target` that `other.context` covers and `other` does not hold. Walks
  * whichever side is smaller per replica: the delta's few context dots when applying a delta,
  * the target's own dots when joining a large state.
  */
-function removeSeenDots(target: OrSet, other: OrSet, remember: (element: string) => void): void {
-  const kill = (replica: string, counter: number, element: string): void => {
-    if (other.index.get(replica)?.has(counter)) return;
-    remember(element);
-    const remaining = target.entries
-      .get(element)!
-      .filter((d) => d.replica !== replica || d.counter !== counter);
-    if (remaining.length === 0) target.entries.delete(element);
-    else target.entries.set(element, remaining);
-    const counters = target.index.get(replica)!;
-    counters.delete(counter);
-    if (counters.size === 0) target.index.delete(replica);
-  };
+function removeSeenDots(target: OrSet, other: OrSet, touched: Touched | undefined): Touched | undefined {
+  let out = touched;
   for (const [replica, n] of other.context.vv) {
     const mine = target.index.get(replica);
     if (mine === undefined) continue;
     if (mine.size <= n) {
-      for (const [counter, element] of mine) if (counter <= n) kill(replica, counter, element);
+      for (const [counter, element] of mine)
+        if (counter <= n) out = kill(target, other, replica, counter, element, out);
     } else {
       for (let counter = 1; counter <= n; counter++) {
         const element = mine.get(counter);
-        if (element !== undefined) kill(replica, counter, element);
+        if (element !== undefined) out = kill(target, other, replica, counter, element, out);
       }
     }
   }
@@ -253,9 +403,32 @@ function removeSeenDots(target: OrSet, other: OrSet, remember: (element: string)
     if (mine === undefined) continue;
     for (const counter of counters) {
       const element = mine.get(counter);
-      if (element !== undefined) kill(replica, counter, element);
+      if (element !== undefined) out = kill(target, other, replica, counter, element, out);
     }
   }
+  return out;
+}
+
+/** Removes the live dot `(replica, counter)` of `element` from `target`, unless `other` holds it. */
+function kill(
+  target: OrSet,
+  other: OrSet,
+  replica: string,
+  counter: number,
+  element: string,
+  touched: Touched | undefined,
+): Touched | undefined {
+  if (other.index.get(replica)?.has(counter)) return touched;
+  const out = remember(target, touched, element);
+  const remaining = target.entries
+    .get(element)!
+    .filter((d) => d.replica !== replica || d.counter !== counter);
+  if (remaining.length === 0) target.entries.delete(element);
+  else target.entries.set(element, remaining);
+  const counters = target.index.get(replica)!;
+  counters.delete(counter);
+  if (counters.size === 0) target.index.delete(replica);
+  return out;
 }
 
 function indexDot(
@@ -282,10 +455,29 @@ function greatestDot(dots: readonly OrSetDot[]): OrSetDot {
   return best;
 }
 
-/** Same elements, dots, payloads (by JSON) and context. */
+/**
+ * Same elements, dots, payloads and context. Payloads compare as JSON values, object keys in any
+ * order (`lwwValueCompare`): a payload that went through a validator comes back with its keys
+ * in the validator's order, and is still the same payload.
+ */
 export function orSetEquals(a: OrSet, b: OrSet): boolean {
   if (a.entries.size !== b.entries.size || !ccEquals(a.context, b.context)) return false;
-  return JSON.stringify(orSetToJSON(a).entries) === JSON.stringify(orSetToJSON(b).entries);
+  for (const [element, xs] of a.entries) {
+    const ys = b.entries.get(element);
+    if (ys === undefined || xs.length !== ys.length) return false;
+    for (const x of xs) {
+      const y = ys.find((d) => d.replica === x.replica && d.counter === x.counter);
+      if (y === undefined || !samePayload(x.payload, y.payload)) return false;
+    }
+  }
+  return true;
+}
+
+/** An absent payload equals only an absent one (as `orSetToJSON` writes a pair, not a triple). */
+function samePayload(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (x === undefined || y === undefined) return false;
+  return lwwValueCompare(x, y) === 0;
 }
 
 /** How many dots the state's metadata holds: live dots plus the context's size. */

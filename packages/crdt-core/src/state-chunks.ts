@@ -12,6 +12,7 @@
  */
 import { ccRanges } from "./causal-context.js";
 import type { Hlc } from "./hlc.js";
+import { MAX_MESSAGE_BYTES } from "./messages/common.js";
 import type { DeviceHeartbeatMessage } from "./messages/devices.js";
 import { encodedByteLength, encodeMessage } from "./messages/index.js";
 import {
@@ -23,6 +24,7 @@ import {
   type StateType,
 } from "./messages/reconciliation.js";
 import type { WatchlistUpdateMessage, WatchProgressUpdateMessage } from "./messages/sync.js";
+import type { OrSetDot } from "./or-set.js";
 import { setOwn } from "./schema.js";
 import type { UserSyncState, WatchlistItem } from "./sync-state.js";
 
@@ -47,6 +49,8 @@ interface Chunk {
   devices: DeviceHeartbeatMessage[];
   context: Map<string, CounterRange[]>;
   used: number;
+  /** UTF-8 bytes of the JSON texts of `watch_progress` and `watchlist`'s items, summed (measured once, when packed). */
+  itemBytes: number;
 }
 
 /**
@@ -77,7 +81,10 @@ export function stateToChunks(
         timestamp: entry.ts,
         device_id: entry.node,
       };
-      packer.reserve(jsonBytes(message) + 1, `progress of ${contentId}`).watch_progress.push(message);
+      const bytes = jsonBytes(message);
+      const chunk = packer.reserve(bytes + 1, `progress of ${contentId}`);
+      chunk.watch_progress.push(message);
+      chunk.itemBytes += bytes;
     }
   }
 
@@ -108,11 +115,27 @@ export function stateToChunks(
   }
   return chunks.map((chunk, index) => {
     const message = toMessage(chunk, index, chunks.length, options);
-    const bytes = encodedByteLength(encodeMessage(message));
+    const bytes = messageBytes(message, chunk.itemBytes);
     if (bytes > maxBytes)
       throw new Error(`stateToChunks: chunk ${index} is ${bytes} bytes, over ${maxBytes} (estimate bug)`);
     return message;
   });
+}
+
+/**
+ * UTF-8 bytes of `encodeMessage(message)` without encoding its items again: their bytes were
+ * measured when they were packed (`itemBytes`). `JSON.stringify` writes an array as its items'
+ * texts joined by commas between `[` and `]`, and UTF-8 length adds up over pieces of
+ * well-formed text (`JSON.stringify` escapes lone surrogates), so the text is the message's
+ * with both item arrays empty, plus the items and their commas.
+ */
+function messageBytes(message: StateReconciliationResponseMessage, itemBytes: number): number {
+  const skeleton = { ...message, watch_progress: [], watchlist: [] };
+  const commas = Math.max(0, message.watch_progress.length - 1) + Math.max(0, message.watchlist.length - 1);
+  const bytes = encodedByteLength(JSON.stringify(skeleton)) + itemBytes + commas;
+  // Over the transport limit (a `maxBytes` above it): `encodeMessage` throws its RangeError.
+  if (bytes > MAX_MESSAGE_BYTES) encodeMessage(message);
+  return bytes;
 }
 
 /** Fills chunks in order; opens a new one when the next item does not fit. */
@@ -156,9 +179,11 @@ class Packer {
  */
 function packWatchlist(state: UserSyncState, packer: Packer): void {
   const set = state.watchlist;
-  const replicas = [...ccRanges(set.context)].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  const replicas = [...ccRanges(set.context)].sort(byKey);
+  const liveByReplica = liveDots(set.entries);
   for (const [replica, ranges] of replicas) {
-    const live = [...(set.index.get(replica) ?? new Map<number, string>())].sort(([x], [y]) => x - y);
+    const live = liveByReplica.get(replica) ?? [];
+    live.sort(byCounter);
     const keyCost = jsonBytes(replica) + 4; // "r":[ … ],
     /** Reserves room for a context piece starting at `from` and returns the chunk holding it. */
     const openPiece = (from: number, to: number): Chunk => {
@@ -175,11 +200,13 @@ function packWatchlist(state: UserSyncState, packer: Packer): void {
     for (const [from, to] of ranges) {
       let start = from;
       let chunk = openPiece(start, to);
-      while (next < live.length && live[next]![0] <= to) {
-        const [counter, contentId] = live[next]!;
+      while (next < live.length && live[next]!.dot.counter <= to) {
+        const { element: contentId, dot } = live[next]!;
+        const counter = dot.counter;
         next++;
-        const message = addMessage(state, replica, counter, contentId);
-        const cost = jsonBytes(message) + 1;
+        const message = addMessage(dot, contentId);
+        const bytes = jsonBytes(message);
+        const cost = bytes + 1;
         if (!packer.fits(cost)) {
           // Close this chunk's piece just before the dot; the range goes on in a new chunk.
           if (counter - 1 >= start) chunk.context.get(replica)!.push([start, counter - 1]);
@@ -193,40 +220,76 @@ function packWatchlist(state: UserSyncState, packer: Packer): void {
             );
           }
         }
-        packer.reserve(cost, `watchlist entry ${contentId}`).watchlist.push(message);
+        const holder = packer.reserve(cost, `watchlist entry ${contentId}`);
+        holder.watchlist.push(message);
+        holder.itemBytes += bytes;
       }
       chunk.context.get(replica)!.push([start, to]);
     }
   }
 }
 
-function addMessage(
-  state: UserSyncState,
-  replica: string,
-  counter: number,
-  contentId: string,
-): WatchlistUpdateMessage {
-  const dots = state.watchlist.entries.get(contentId)!;
-  const dot = dots.find((d) => d.replica === replica && d.counter === counter)!;
+/** Live dots by replica (each with its element), read from the entries in one pass. */
+function liveDots(entries: UserSyncState["watchlist"]["entries"]): Map<string, LiveDot[]> {
+  const out = new Map<string, LiveDot[]>();
+  for (const [element, dots] of entries) {
+    for (const dot of dots) {
+      const list = out.get(dot.replica);
+      if (list === undefined) out.set(dot.replica, [{ element, dot }]);
+      else list.push({ element, dot });
+    }
+  }
+  return out;
+}
+
+interface LiveDot {
+  readonly element: string;
+  readonly dot: OrSetDot;
+}
+
+function byCounter(x: LiveDot, y: LiveDot): number {
+  return x.dot.counter - y.dot.counter;
+}
+
+function addMessage(dot: OrSetDot, contentId: string): WatchlistUpdateMessage {
+  const { replica, counter } = dot;
   const item = dot.payload as WatchlistItem | undefined;
   if (item === undefined)
     throw new TypeError(`stateToChunks: watchlist dot ${replica}:${counter} has no item payload`);
-  const message: WatchlistUpdateMessage = {
-    msg_type: "watchlist_update",
-    operation: "Add",
-    content_id: contentId,
-    timestamp: item.added_at,
-    device_id: item.added_by,
-    unique_tag: `${replica}:${counter}`,
-    dot: [replica, counter],
-  };
+  const unique_tag = `${replica}:${counter}`;
+  // Two literals rather than a spread: the same keys in the same order, built in one step.
   return item.content_metadata === undefined
-    ? message
-    : { ...message, content_metadata: item.content_metadata };
+    ? {
+        msg_type: "watchlist_update",
+        operation: "Add",
+        content_id: contentId,
+        timestamp: item.added_at,
+        device_id: item.added_by,
+        unique_tag,
+        dot: [replica, counter],
+      }
+    : {
+        msg_type: "watchlist_update",
+        operation: "Add",
+        content_id: contentId,
+        timestamp: item.added_at,
+        device_id: item.added_by,
+        unique_tag,
+        dot: [replica, counter],
+        content_metadata: item.content_metadata,
+      };
 }
 
 function newChunk(): Chunk {
-  return { watch_progress: [], watchlist: [], preferences: null, devices: [], context: new Map(), used: 0 };
+  return {
+    watch_progress: [],
+    watchlist: [],
+    preferences: null,
+    devices: [],
+    context: new Map(),
+    used: 0,
+    itemBytes: 0,
+  };
 }
 
 function toMessage(
@@ -266,5 +329,9 @@ function jsonBytes(value: unknown): number {
 }
 
 function sortedEntries<V>(entries: ReadonlyMap<string, V>): Array<[string, V]> {
-  return [...entries].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  return [...entries].sort(byKey);
+}
+
+function byKey(a: readonly [string, unknown], b: readonly [string, unknown]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }

@@ -10,15 +10,19 @@
  */
 import { type CausalContext, ccAddInto, ccAddRangeInto, ccNextDot } from "./causal-context.js";
 import type { Hlc } from "./hlc.js";
+import { lwwValueEquals, requireStamp } from "./lww.js";
 import {
+  type LwwMapEntry,
   type LwwMapJson,
   lwwMapDeleteDelta,
   lwwMapEmpty,
   lwwMapEquals,
   lwwMapFromJSON,
   lwwMapGet,
+  lwwMapJoinEntryInto,
   lwwMapJoinInto,
   lwwMapSetDelta,
+  lwwMapStampLoses,
   lwwMapToJSON,
   type MutableLwwMap,
 } from "./lww-map.js";
@@ -44,6 +48,7 @@ import {
   type OrSetChange,
   type OrSetDot,
   type OrSetJSON,
+  orSetApplyDotInto,
   orSetClone,
   orSetEmpty,
   orSetEquals,
@@ -108,16 +113,85 @@ export function syncStateClone(state: UserSyncState): UserSyncState {
 export function applyMessageInto(state: UserSyncState, message: Message): SyncChange[] {
   switch (message.msg_type) {
     case "watch_progress_update":
-      return progressChanges(lwwMapJoinInto(state.progress, progressDelta(message)));
+      return applyProgressInto(state.progress, message);
     case "preference_update":
-      return preferenceChanges(lwwMapJoinInto(state.preferences, preferenceDelta(message)));
+      return applyPreferenceInto(state.preferences, message);
     case "watchlist_update":
-      return watchlistChanges(orSetJoinInto(state.watchlist, watchlistDelta([message], undefined)));
+      return applyWatchlistInto(state.watchlist, message);
     case "state_reconciliation_response":
       return applyResponseInto(state, message);
     default:
-      return [];
+      return NO_CHANGES;
   }
+}
+
+/**
+ * What a merge that changed nothing returns (a duplicate, an older write, a message not about
+ * the sync state): one shared frozen array instead of a fresh one per message, the common case
+ * on a busy channel. Frozen, so a caller that pushes onto it fails loudly instead of
+ * corrupting every later result.
+ */
+const NO_CHANGES: SyncChange[] = Object.freeze([]) as unknown as SyncChange[];
+
+// The single-message paths below join one entry directly (`lwwMapJoinEntryInto`,
+// `orSetApplyDotInto`): the same joins as a one-entry delta (`lwwMapSetDelta`,
+// `watchlistDelta`), without building it. Messages reaching `applyMessageInto` are typed
+// (validated by `parseMessage`, or built by our builders), so of `requireStamp` only the
+// cheap part stays (`requireStampCheaply`).
+
+function applyProgressInto(
+  progress: MutableLwwMap<WatchProgress>,
+  message: WatchProgressUpdateMessage,
+): SyncChange[] {
+  const key = message.content_id;
+  requireStampCheaply(message.timestamp, message.device_id);
+  // An older stamp loses whatever the value: decide before building the entry.
+  if (lwwMapStampLoses(progress, key, message.timestamp, message.device_id)) return NO_CHANGES;
+  if (!lwwMapJoinEntryInto(progress, key, progressEntry(message), sameProgress)) return NO_CHANGES;
+  return [{ kind: "progress", content_id: key }];
+}
+
+function applyPreferenceInto(
+  preferences: MutableLwwMap<unknown>,
+  message: PreferenceUpdateMessage,
+): SyncChange[] {
+  const key = message.key;
+  requireStampCheaply(message.timestamp, message.device_id);
+  if (lwwMapStampLoses(preferences, key, message.timestamp, message.device_id)) return NO_CHANGES;
+  if (!lwwMapJoinEntryInto(preferences, key, preferenceEntry(message))) return NO_CHANGES;
+  return [{ kind: "preference", key }];
+}
+
+function applyWatchlistInto(watchlist: OrSet, message: WatchlistUpdateMessage): SyncChange[] {
+  const add = message.operation === "Add";
+  const changes = orSetApplyDotInto(
+    watchlist,
+    message.content_id,
+    add ? watchlistDot(message) : undefined,
+    watchlistObserved(message),
+    add ? addItem(message) : undefined,
+  );
+  if (changes.length === 0) return NO_CHANGES;
+  if (changes.length > 1) return watchlistChanges(changes);
+  const { element, kind } = changes[0]!;
+  return [{ kind: "watchlist", content_id: element, change: kind }];
+}
+
+/**
+ * `lwwValueEquals` for two `WatchProgress` values, field by field: the incoming value is built
+ * by `progressEntry` with exactly these five fields, so when they differ the values differ;
+ * when they agree, `lwwValueEquals` still has the last word (the stored value could carry more
+ * fields, if its holder put them there), and that is the rare case of a re-sent position.
+ */
+function sameProgress(x: WatchProgress, y: WatchProgress): boolean {
+  return (
+    x.progress_seconds === y.progress_seconds &&
+    x.duration_seconds === y.duration_seconds &&
+    x.completion_percent === y.completion_percent &&
+    x.state === y.state &&
+    x.device_type === y.device_type &&
+    lwwValueEquals(x, y)
+  );
 }
 
 /** The pure form: a new state, `state` untouched. */
@@ -143,7 +217,10 @@ function applyResponseInto(state: UserSyncState, response: StateReconciliationRe
   // others, so a refused response leaves the state untouched.
   const watchlist = watchlistDelta(response.watchlist, response.watchlist_context);
   const progress = lwwMapEmpty<WatchProgress>();
-  for (const message of response.watch_progress) lwwMapJoinInto(progress, progressDelta(message));
+  for (const message of response.watch_progress) {
+    requireStampCheaply(message.timestamp, message.device_id);
+    lwwMapJoinEntryInto(progress, message.content_id, progressEntry(message));
+  }
   const preferences = lwwMapEmpty<unknown>();
   for (const [key, entry] of Object.entries(response.preferences ?? {})) {
     lwwMapJoinInto(
@@ -158,23 +235,59 @@ function applyResponseInto(state: UserSyncState, response: StateReconciliationRe
   ];
 }
 
-function progressDelta(message: WatchProgressUpdateMessage): MutableLwwMap<WatchProgress> {
-  const value: WatchProgress = {
-    progress_seconds: message.progress_seconds,
-    duration_seconds: message.duration_seconds,
-    completion_percent: message.completion_percent,
-    state: message.state,
-    device_type: message.device_type,
-  };
-  return lwwMapSetDelta(message.content_id, value, message.timestamp, message.device_id);
-}
-
 function preferenceDelta(
   message: Pick<PreferenceUpdateMessage, "key" | "value" | "timestamp" | "device_id">,
 ): MutableLwwMap<unknown> {
   return message.value === null
     ? lwwMapDeleteDelta(message.key, message.timestamp, message.device_id)
     : lwwMapSetDelta(message.key, message.value, message.timestamp, message.device_id);
+}
+
+function progressValue(message: WatchProgressUpdateMessage): WatchProgress {
+  return {
+    progress_seconds: message.progress_seconds,
+    duration_seconds: message.duration_seconds,
+    completion_percent: message.completion_percent,
+    state: message.state,
+    device_type: message.device_type,
+  };
+}
+
+/**
+ * The register a progress message writes (what `lwwMapSetDelta` would hold, without the delta
+ * around it). Fields in `lwwMapSetDelta`'s order, so every entry of the map keeps one shape.
+ */
+function progressEntry(message: WatchProgressUpdateMessage): LwwMapEntry<WatchProgress> {
+  return { value: progressValue(message), ts: message.timestamp, node: message.device_id, deleted: false };
+}
+
+/** The entry `preferenceDelta` would hold: `value: null` on the wire is a delete. */
+function preferenceEntry(message: PreferenceUpdateMessage): LwwMapEntry<unknown> {
+  return message.value === null
+    ? { value: undefined, ts: message.timestamp, node: message.device_id, deleted: true }
+    : { value: message.value, ts: message.timestamp, node: message.device_id, deleted: false };
+}
+
+/**
+ * The part of `requireStamp` a single-message merge keeps. Messages here are validated
+ * (`parseMessage`) or built by our builders, so the full id check (a regex per message) is
+ * skipped; what stays costs two comparisons and catches the misuse that would corrupt the
+ * map for good: a timestamp no comparison orders (NaN never wins nor loses) or a node that is
+ * not a string. `requireStamp` itself throws, with its own message.
+ */
+function requireStampCheaply(ts: Hlc, node: string): void {
+  if (!Number.isSafeInteger(ts) || ts < 0 || typeof node !== "string" || node === "") requireStamp(ts, node);
+}
+
+/** The payload an Add gives its dot: what a UI shows without fetching the catalog. */
+function addItem(message: WatchlistUpdateMessage): WatchlistItem {
+  return message.content_metadata === undefined
+    ? { added_at: message.timestamp, added_by: message.device_id }
+    : {
+        added_at: message.timestamp,
+        added_by: message.device_id,
+        content_metadata: message.content_metadata,
+      };
 }
 
 /**
@@ -191,14 +304,7 @@ function watchlistDelta(
     for (const [replica, counter] of watchlistObserved(message)) ccAddInto(cc, replica, counter);
     if (message.operation !== "Add") continue;
     const [replica, counter] = watchlistDot(message);
-    const item: WatchlistItem =
-      message.content_metadata === undefined
-        ? { added_at: message.timestamp, added_by: message.device_id }
-        : {
-            added_at: message.timestamp,
-            added_by: message.device_id,
-            content_metadata: message.content_metadata,
-          };
+    const item = addItem(message);
     let counters = delta.index.get(replica);
     if (counters === undefined) {
       counters = new Map();
@@ -232,7 +338,7 @@ function preferenceChanges(keys: string[]): SyncChange[] {
   return keys.map((key) => ({ kind: "preference", key }));
 }
 
-function watchlistChanges(changes: OrSetChange[]): SyncChange[] {
+function watchlistChanges(changes: readonly OrSetChange[]): SyncChange[] {
   return changes.map((c) => ({ kind: "watchlist", content_id: c.element, change: c.kind }));
 }
 

@@ -10,6 +10,7 @@ import {
   type Check,
   fail,
   integer,
+  isPlainObject,
   json,
   literal,
   nullable,
@@ -49,8 +50,10 @@ export interface WatchProgressUpdateMessage {
 /** A fraction in 0..1 (DEVIATIONS 11). */
 export const fraction: Check<number> = number({ min: 0, max: 1 });
 
+const watchProgressType = literal("watch_progress_update");
+
 const watchProgressFields = object({
-  msg_type: literal("watch_progress_update"),
+  msg_type: watchProgressType,
   content_id: id,
   progress_seconds: seconds,
   duration_seconds: seconds,
@@ -67,13 +70,45 @@ const watchProgressFields = object({
  * and stick on every device. `completion_percent` is not cross-checked against the ratio: the
  * spec computes it in f32, and senders round differently.
  */
-export const checkWatchProgressUpdate: Check<WatchProgressUpdateMessage> = (value) => {
+function watchProgressUpdateChecked(value: unknown): WatchProgressUpdateMessage {
   const message = watchProgressFields(value);
   if (message.duration_seconds > 0 && message.progress_seconds > message.duration_seconds) {
     throw new ValidationError(`exceeds duration_seconds (${message.duration_seconds})`, ["progress_seconds"]);
   }
   return message;
-};
+}
+
+// Fast accept, slow reject (issue 8, W3): the three messages of the sync channel, the ones
+// every device receives all day, are first checked by straight-line code that calls the SAME
+// field checks as the combinator above, in the same order, and builds the same object (same
+// keys in the same order, so one object shape for the merge that reads it). On any doubt —
+// a field check throws, a cross-field rule fails — it gives up, and the combinator runs from
+// scratch: it alone decides every rejection and its error. So the accepted set, the values
+// and every error stay exactly the combinator's (test/messages-fast-path.test.ts).
+
+function fastWatchProgressUpdate(value: unknown): WatchProgressUpdateMessage | undefined {
+  if (!isPlainObject(value)) return undefined;
+  try {
+    const message: WatchProgressUpdateMessage = {
+      msg_type: watchProgressType(value.msg_type),
+      content_id: id(value.content_id),
+      progress_seconds: seconds(value.progress_seconds),
+      duration_seconds: seconds(value.duration_seconds),
+      completion_percent: fraction(value.completion_percent),
+      timestamp: hlcTimestamp(value.timestamp),
+      device_id: id(value.device_id),
+      device_type: deviceType(value.device_type),
+      state: playbackState(value.state),
+    };
+    if (message.duration_seconds > 0 && message.progress_seconds > message.duration_seconds) return undefined;
+    return message;
+  } catch {
+    return undefined;
+  }
+}
+
+export const checkWatchProgressUpdate: Check<WatchProgressUpdateMessage> = (value) =>
+  fastWatchProgressUpdate(value) ?? watchProgressUpdateChecked(value);
 
 /**
  * The `completion_percent` a sender should put on the wire: `progress / duration`, clamped to
@@ -140,10 +175,31 @@ export interface ContentSnippet {
   readonly content_type: ContentType;
 }
 
+const snippetYear = nullable(integer({ min: 1800, max: 3000 }));
+const snippetPosterUrl = nullable(url);
+
 export const checkContentSnippet: Check<ContentSnippet> = object(
   { title: nonEmptyLabel, content_type: contentType },
-  { year: nullable(integer({ min: 1800, max: 3000 })), poster_url: nullable(url) },
+  { year: snippetYear, poster_url: snippetPosterUrl },
 );
+
+/** `checkContentSnippet`'s accept path, straight-line (see `fastWatchProgressUpdate`); throws on doubt. */
+function acceptContentSnippet(value: unknown): ContentSnippet {
+  if (!isPlainObject(value)) fail("not a plain object");
+  const title = nonEmptyLabel(value.title);
+  const content_type = contentType(value.content_type);
+  const year = value.year;
+  const poster_url = value.poster_url;
+  // The combinator's key order: required keys, then the optional ones present.
+  if (year === undefined) {
+    return poster_url === undefined
+      ? { title, content_type }
+      : { title, content_type, poster_url: snippetPosterUrl(poster_url) };
+  }
+  return poster_url === undefined
+    ? { title, content_type, year: snippetYear(year) }
+    : { title, content_type, year: snippetYear(year), poster_url: snippetPosterUrl(poster_url) };
+}
 
 export const WATCHLIST_OPERATIONS = ["Add", "Remove"] as const;
 export type WatchlistOperation = (typeof WATCHLIST_OPERATIONS)[number];
@@ -165,26 +221,64 @@ export interface WatchlistUpdateMessage {
   readonly observed?: readonly Dot[];
 }
 
+const watchlistType = literal("watchlist_update");
+const watchlistOperation = oneOf(WATCHLIST_OPERATIONS);
+const contentMetadata = nullable(checkContentSnippet);
+const observedDots = dots(MAX_OBSERVED_DOTS);
+
 const watchlistFields = object(
   {
-    msg_type: literal("watchlist_update"),
-    operation: oneOf(WATCHLIST_OPERATIONS),
+    msg_type: watchlistType,
+    operation: watchlistOperation,
     content_id: id,
     timestamp: hlcTimestamp,
     device_id: id,
     unique_tag: id,
   },
-  { content_metadata: nullable(checkContentSnippet), dot, observed: dots(MAX_OBSERVED_DOTS) },
+  { content_metadata: contentMetadata, dot, observed: observedDots },
 );
 
 /** A remove never mints a dot (research/crdt-anchors.md §2.4 rule 3, riak_dt#78). */
-export const checkWatchlistUpdate: Check<WatchlistUpdateMessage> = (value) => {
+function watchlistUpdateChecked(value: unknown): WatchlistUpdateMessage {
   const message = watchlistFields(value);
   if (message.operation === "Remove" && message.dot !== undefined) {
     throw new ValidationError("a Remove mints no dot", ["dot"]);
   }
   return message;
-};
+}
+
+/** `watchlistUpdateChecked`'s accept path (see `fastWatchProgressUpdate`). */
+function fastWatchlistUpdate(value: unknown): WatchlistUpdateMessage | undefined {
+  if (!isPlainObject(value)) return undefined;
+  try {
+    const out: {
+      -readonly [K in keyof WatchlistUpdateMessage]: WatchlistUpdateMessage[K];
+    } = {
+      msg_type: watchlistType(value.msg_type),
+      operation: watchlistOperation(value.operation),
+      content_id: id(value.content_id),
+      timestamp: hlcTimestamp(value.timestamp),
+      device_id: id(value.device_id),
+      unique_tag: id(value.unique_tag),
+    };
+    const metadata = value.content_metadata;
+    if (metadata !== undefined)
+      out.content_metadata = metadata === null ? null : acceptContentSnippet(metadata);
+    const minted = value.dot;
+    if (minted !== undefined) {
+      if (out.operation === "Remove") return undefined;
+      out.dot = dot(minted);
+    }
+    const observed = value.observed;
+    if (observed !== undefined) out.observed = observedDots(observed);
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+export const checkWatchlistUpdate: Check<WatchlistUpdateMessage> = (value) =>
+  fastWatchlistUpdate(value) ?? watchlistUpdateChecked(value);
 
 /** The dot an Add mints: its `dot`, or `[unique_tag, 1]` for a spec-3.2 message without one. */
 export function watchlistDot(message: WatchlistUpdateMessage): Dot {
@@ -217,13 +311,34 @@ export interface PreferenceUpdateMessage {
 
 export const preferenceValue: Check<unknown> = json({ maxDepth: MAX_PREFERENCE_DEPTH });
 
-export const checkPreferenceUpdate: Check<PreferenceUpdateMessage> = object({
-  msg_type: literal("preference_update"),
+const preferenceType = literal("preference_update");
+
+const preferenceFields = object({
+  msg_type: preferenceType,
   key: id,
   value: preferenceValue,
   timestamp: hlcTimestamp,
   device_id: id,
 });
+
+/** `preferenceFields`' accept path (see `fastWatchProgressUpdate`). */
+function fastPreferenceUpdate(value: unknown): PreferenceUpdateMessage | undefined {
+  if (!isPlainObject(value)) return undefined;
+  try {
+    return {
+      msg_type: preferenceType(value.msg_type),
+      key: id(value.key),
+      value: preferenceValue(value.value),
+      timestamp: hlcTimestamp(value.timestamp),
+      device_id: id(value.device_id),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export const checkPreferenceUpdate: Check<PreferenceUpdateMessage> = (value) =>
+  fastPreferenceUpdate(value) ?? preferenceFields(value);
 
 export const syncMessageChecks = {
   watch_progress_update: checkWatchProgressUpdate,
