@@ -470,6 +470,8 @@ export async function backgroundedNetworkLoss(h: Household): Promise<void> {
  * The phone adds 60 titles; its network is cut in the middle of the burst and the app dies
  * (no goodbye), its last snapshot holding the unacknowledged deltas. Opened again from that
  * snapshot once the network is back, every title is on every device and all states are equal.
+ * This is the end-to-end outcome: reconciliation's push-back alone would also reach it; that the
+ * unacknowledged deltas themselves are republished is shown in sync-client's client-snapshot test.
  */
 export async function restartFromSnapshotMidBurst(h: Household): Promise<void> {
   await h.start(...ALL);

@@ -5,7 +5,15 @@
  */
 import { describe, expect, it } from "vitest";
 import { SnapshotError } from "../src/index.js";
-import { expectConverged, newClient, newNetwork, settle, startAll } from "./support/household.js";
+import {
+  expectConverged,
+  newClient,
+  newNetwork,
+  observe,
+  SYNC_CHANNEL,
+  settle,
+  startAll,
+} from "./support/household.js";
 
 describe("restart from a snapshot", () => {
   it("mints fresh dots after restoring an older snapshot, so no peer sees a dot twice", async () => {
@@ -57,6 +65,7 @@ describe("restart from a snapshot", () => {
     expect(saved.pending).toHaveLength(3);
     await network.runUntilSettled(phoneTransport.close());
     network.reconnect("phone");
+    const wire = await observe(network, [SYNC_CHANNEL]);
 
     const restored = newClient(network, "phone", { snapshot: saved });
     await startAll(network, [restored]);
@@ -65,6 +74,12 @@ describe("restart from a snapshot", () => {
     expect(tv.preferences.get("autoplay")).toBe(false);
     expect(tv.progress.get("tmdb:550")?.progress_seconds).toBe(120);
     expect(restored.snapshot().pending).toEqual([]);
+    // They travelled as the republished deltas themselves, not only inside a reconciliation
+    // answer (which would bring the same end state here, so the end state alone proves nothing).
+    const republished = wire.filter((m) => m.publisher === "phone").map((m) => m.payload.msg_type);
+    expect(republished).toEqual(
+      expect.arrayContaining(["watchlist_update", "preference_update", "watch_progress_update"]),
+    );
     expectConverged([tv, restored]);
   });
 
