@@ -113,6 +113,38 @@ export function householdClient(name: DeviceName, runtime: ClientRuntime): SyncC
 }
 
 /**
+ * A scheduler a device's app can die with: `kill()` cancels every pending timer and makes later
+ * ones no-ops, as a killed process's timers are gone. A dead client stays in memory (the test
+ * still holds it) but can never act again, so it cannot keep a run busy or publish behind the
+ * new client's back.
+ */
+export function killableScheduler(base: Scheduler): { readonly scheduler: Scheduler; kill(): void } {
+  const pending = new Set<() => void>();
+  let dead = false;
+  return {
+    scheduler: {
+      schedule(delayMs, callback) {
+        if (dead) return () => {};
+        const cancel = base.schedule(delayMs, () => {
+          pending.delete(cancel);
+          if (!dead) callback();
+        });
+        pending.add(cancel);
+        return () => {
+          pending.delete(cancel);
+          cancel();
+        };
+      },
+    },
+    kill() {
+      dead = true;
+      for (const cancel of pending) cancel();
+      pending.clear();
+    },
+  };
+}
+
+/**
  * Book-keeping every household shares: the current client and transport of each device, and
  * the household-wide publish log.
  */
@@ -120,8 +152,7 @@ export class DeviceSlots {
   readonly log: PublishRecord[] = [];
   readonly #clients = new Map<DeviceName, SyncClient>();
   readonly #transports = new Map<DeviceName, RecordingTransport>();
-  /** Every client ever made, so `close` can stop the ones still running. */
-  readonly all: SyncClient[] = [];
+  readonly #kills = new Map<SyncClient, () => void>();
 
   has(name: DeviceName): boolean {
     return this.#clients.has(name);
@@ -139,13 +170,38 @@ export class DeviceSlots {
     return transport;
   }
 
-  /** Wraps `inner` in a recorder and makes a client over it. */
-  open(name: DeviceName, inner: Transport, make: (transport: Transport) => SyncClient): SyncClient {
+  /** Every client made and not killed (stopped ones included), so `close` can stop the rest. */
+  get live(): SyncClient[] {
+    return [...this.#kills.keys()];
+  }
+
+  /**
+   * Wraps `inner` in a recorder and makes a client over it whose timers run on `scheduler` until
+   * the device is killed.
+   */
+  open(
+    name: DeviceName,
+    inner: Transport,
+    scheduler: Scheduler,
+    make: (transport: Transport, scheduler: Scheduler) => SyncClient,
+  ): SyncClient {
     const transport = recording(inner, this.log);
-    const client = make(transport);
+    const timers = killableScheduler(scheduler);
+    const client = make(transport, timers.scheduler);
     this.#transports.set(name, transport);
     this.#clients.set(name, client);
-    this.all.push(client);
+    this.#kills.set(client, timers.kill);
     return client;
+  }
+
+  /**
+   * The device's app dies: its client's timers are gone and it is dropped from `live`; returns
+   * its transport, whose connection the caller drops (the server is left to notice).
+   */
+  kill(name: DeviceName): RecordingTransport {
+    const client = this.client(name);
+    this.#kills.get(client)?.();
+    this.#kills.delete(client);
+    return this.transport(name);
   }
 }

@@ -39,11 +39,11 @@ export function memoryHousehold(
 
   const open = (name: DeviceName, snapshot?: unknown) => {
     const id = PROFILES[name].deviceId;
-    return slots.open(name, network.client(id), (transport) =>
+    return slots.open(name, network.client(id), network.scheduler, (transport, scheduler) =>
       householdClient(name, {
         transport,
         clock: network.clock(id),
-        scheduler: network.scheduler,
+        scheduler,
         random: network.randomFor(id),
         timing,
         snapshot,
@@ -57,7 +57,7 @@ export function memoryHousehold(
       await network.runFor(2_000);
       for (let step = 0; step < 1_000; step++) {
         await network.runUntilQuiet();
-        await Promise.all(slots.all.map((c) => c.whenIdle()));
+        await Promise.all(slots.live.map((c) => c.whenIdle()));
         if (network.inFlight() === 0) break;
       }
     }
@@ -80,8 +80,7 @@ export function memoryHousehold(
       await network.runUntilSettled(slots.client(name).stop());
     },
     async restart(name, restartOptions = {}) {
-      const previous = slots.transport(name);
-      await network.runUntilSettled(previous.close());
+      await network.runUntilSettled(slots.kill(name).close());
       const client = open(name, restartOptions.snapshot);
       await network.runUntilSettled(client.start());
     },

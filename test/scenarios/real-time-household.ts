@@ -105,11 +105,11 @@ export async function realTimeHousehold(options: RealTimeHouseholdOptions): Prom
       port: proxy(name).port,
     });
     transports.push(inner);
-    return slots.open(name, inner, (transport) =>
+    return slots.open(name, inner, systemScheduler, (transport, scheduler) =>
       householdClient(name, {
         transport,
         clock,
-        scheduler: systemScheduler,
+        scheduler,
         random: systemRandom,
         timing,
         snapshot,
@@ -124,7 +124,7 @@ export async function realTimeHousehold(options: RealTimeHouseholdOptions): Prom
   };
 
   const running = (): SyncClient[] =>
-    slots.all.filter((c) => c.phase === "running" || c.phase === "starting");
+    slots.live.filter((c) => c.phase === "running" || c.phase === "starting");
 
   const activity = (): string =>
     JSON.stringify(
@@ -151,7 +151,7 @@ export async function realTimeHousehold(options: RealTimeHouseholdOptions): Prom
       await within(slots.client(name).stop(), MAX_WAIT_MS, `stopping ${name}`);
     },
     async restart(name, restartOptions = {}) {
-      await within(slots.transport(name).close(), MAX_WAIT_MS, `closing ${name}'s transport`);
+      await within(slots.kill(name).close(), MAX_WAIT_MS, `closing ${name}'s transport`);
       const client = open(name, restartOptions.snapshot);
       await within(client.start(), MAX_WAIT_MS, `restarting ${name}`);
     },
