@@ -34,7 +34,22 @@ export interface ServerContext {
   readonly timing: HouseholdTiming;
 }
 
-export interface RealTimeServer {
+/** What a test can do to the server itself. */
+export interface ServerFaults {
+  /**
+   * The server stops (its connections end) and starts again on the same port after
+   * `downtimeMs`; whether it keeps its history is the server's own (the hub's in-memory stores
+   * do not, the PubNub emulator does).
+   */
+  restart(downtimeMs: number): Promise<void>;
+  /**
+   * The next `count` requests of any device are answered with HTTP `status` (HTTP servers only);
+   * returns how many requests it has hit so far.
+   */
+  readonly failRequests?: (count: number, status: 500 | 429) => () => number;
+}
+
+export interface RealTimeServer extends ServerFaults {
   readonly host: string;
   readonly port: number;
   /** A transport for `deviceId` that reaches the server at `address` (the device's proxy). */
@@ -74,7 +89,9 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   }
 }
 
-export async function realTimeHousehold(options: RealTimeHouseholdOptions): Promise<Household> {
+export async function realTimeHousehold(
+  options: RealTimeHouseholdOptions,
+): Promise<Household & { readonly faults: ServerFaults }> {
   const timing: HouseholdTiming = { ...REAL_TIME_TIMING, ...options.timing };
   let offsetMs = 0;
   const now = (): number => Date.now() + offsetMs;
@@ -135,9 +152,15 @@ export async function realTimeHousehold(options: RealTimeHouseholdOptions): Prom
       }),
     );
 
+  const faults: ServerFaults = {
+    restart: (downtimeMs) => within(server.restart(downtimeMs), MAX_WAIT_MS, "restarting the server"),
+    ...(server.failRequests === undefined ? {} : { failRequests: server.failRequests }),
+  };
+
   return {
     name: options.name,
     timing,
+    faults,
     client: (name) => slots.client(name),
     deviceId: (name) => PROFILES[name].deviceId,
     transport: (name) => slots.transport(name),

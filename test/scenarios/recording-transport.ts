@@ -1,10 +1,10 @@
 /**
- * A Transport decorator that forwards every call unchanged and writes down each `publish`: the
- * channel, the payload as handed over, and how the call ended. The simulation's oracle reads
+ * A Transport decorator that forwards every call unchanged and writes down each `publish` (the
+ * channel, the payload as handed over, and how the call ended) and every status event. The simulation's oracle reads
  * its operation log from here (what each device actually published), and the scenarios use it
  * to check what went over the wire (the TV published Paused, the phone published one add).
  */
-import type { PublishOptions, Timetoken, Transport } from "@mg-sync/crdt-core";
+import type { PublishOptions, Timetoken, Transport, TransportStatus } from "@mg-sync/crdt-core";
 
 export type PublishOutcome =
   | { readonly kind: "pending" }
@@ -22,15 +22,20 @@ export interface PublishRecord {
 export interface RecordingTransport extends Transport {
   /** Every publish call, in call order (retries appear once per attempt). */
   readonly publishes: readonly PublishRecord[];
+  /** Every status the transport reported (connected, disconnected, reconnected, …), in order. */
+  readonly statuses: readonly TransportStatus[];
 }
 
 /** `log`: where records go (share one array between devices for a household-wide log). */
 export function recording(inner: Transport, log: PublishRecord[] = []): RecordingTransport {
   const own: PublishRecord[] = [];
+  const statuses: TransportStatus[] = [];
+  inner.addListener({ status: (status) => statuses.push(status) });
   return {
     clientId: inner.clientId,
     maxMessageBytes: inner.maxMessageBytes,
     publishes: own,
+    statuses,
     publish(channel: string, payload: unknown, options?: PublishOptions) {
       const record: PublishRecord = {
         publisher: inner.clientId,
