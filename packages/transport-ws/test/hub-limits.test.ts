@@ -237,6 +237,36 @@ describe("limits", () => {
     await stillServing();
   }, 30_000);
 
+  it("a catch-up bigger than the send-buffer limit is not mistaken for a slow consumer", async () => {
+    // The hub holds a turn's frames to one connection back to write them at once (D25); a
+    // catch-up replay must still leave as it is produced, or a healthy reader of a long history
+    // would trip the limit meant for a stalled one.
+    const { url, stillServing } = await insecureHub({
+      maxBufferedBytes: 256 * 1024,
+      retention: () => ({ count: 1_000, durationMs: 3_600_000 }),
+    });
+    const publisher = await raw(url, "pub");
+    const payload = "y".repeat(8 * 1024);
+    const first = await publisher.request({ op: "publish", channel: "feed.long", payload });
+    for (let i = 1; i < 200; i++) await publisher.request({ op: "publish", channel: "feed.long", payload });
+    const before = (first.result as { timetoken: string }).timetoken;
+    const reader = await raw(url, "reader");
+    const reply = await reader.request({
+      op: "subscribe",
+      channels: ["feed.long"],
+      since: { "feed.long": before },
+    });
+    expect(reply.ok).toBe(true);
+    // 199 messages of 8 KiB, 1.6 MB in all: six times the limit, replayed in one go.
+    await waitFor(
+      () => reader.frames.filter((f) => f.type === "message").length === 199,
+      "the whole catch-up",
+      10_000,
+    );
+    expect(reader.socket.readyState).toBe(WebSocket.OPEN);
+    await stillServing();
+  });
+
   it("drops a socket that stops answering pings", async () => {
     const { url, hub, stillServing } = await insecureHub({ pingIntervalMs: 50 });
     const mute = new RawClient(url, { autoPong: false });
