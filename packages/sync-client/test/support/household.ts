@@ -2,15 +2,10 @@
  * A user's devices on the seeded memory network: real clients over real simulated transports,
  * each with its own (skewable) clock and random stream, all on the network's virtual time.
  */
-import type {
-  DeviceCapabilities,
-  DevicePlatform,
-  DeviceType,
-  SyncChange,
-  Transport,
-} from "@mg-sync/crdt-core";
+import type { SyncChange, Transport } from "@mg-sync/crdt-core";
 import { MemoryNetwork, type MemoryNetworkOptions } from "@mg-sync/transport-memory";
 import { expect } from "vitest";
+import { type DeviceProfile, PROFILES } from "../../../../test/scenarios/devices.js";
 import { createSyncClient, type SyncClient, type SyncClientOptions } from "../../src/index.js";
 
 export { MemoryNetwork };
@@ -19,50 +14,17 @@ export const USER = "alice";
 export const SYNC_CHANNEL = `user.${USER}.sync`;
 export const DEVICES_CHANNEL = `user.${USER}.devices`;
 
-interface Preset {
-  readonly deviceType: DeviceType;
-  readonly platform: DevicePlatform;
-  readonly capabilities: DeviceCapabilities;
+type Preset = Pick<DeviceProfile, "deviceType" | "platform" | "capabilities">;
+
+/** A spec household device's kind (spec 3.3 capabilities), without its id. */
+function kindOf({ deviceType, platform, capabilities }: DeviceProfile): Preset {
+  return { deviceType, platform, capabilities };
 }
 
-export const TV: Preset = {
-  deviceType: "TV",
-  platform: "Tizen",
-  capabilities: {
-    max_resolution: "UHD_4K",
-    audio_codecs: ["AAC", "Dolby_Atmos"],
-    hdr_support: ["HDR10", "Dolby_Vision"],
-    remote_controllable: true,
-    can_cast: false,
-    screen_size: 65,
-  },
-};
-
-export const PHONE: Preset = {
-  deviceType: "Phone",
-  platform: "iOS",
-  capabilities: {
-    max_resolution: "FHD",
-    audio_codecs: ["AAC"],
-    hdr_support: ["HDR10"],
-    remote_controllable: false,
-    can_cast: true,
-    screen_size: 6.1,
-  },
-};
-
-export const WEB: Preset = {
-  deviceType: "Web",
-  platform: "Web",
-  capabilities: {
-    max_resolution: "FHD",
-    audio_codecs: ["AAC"],
-    hdr_support: [],
-    remote_controllable: true,
-    can_cast: true,
-    screen_size: null,
-  },
-};
+export const TV = kindOf(PROFILES.tv);
+/** Not remote-controllable: a command to it is refused (spec 6.3). */
+export const PHONE = kindOf(PROFILES.phone);
+export const WEB = kindOf(PROFILES.web);
 
 export function presetFor(deviceId: string): Preset {
   if (deviceId.startsWith("tv")) return TV;
