@@ -22,6 +22,9 @@ import {
   type HereNowResult,
   type HistoryOptions,
   type HistoryResult,
+  isTimetoken,
+  PRESENCE_ACTIONS,
+  type PresenceAction,
   type PublishOptions,
   type SubscribeOptions,
   type Timetoken,
@@ -36,6 +39,7 @@ import {
 } from "@mg-sync/crdt-core";
 import {
   CLOSE_NORMAL,
+  CLOSE_PROTOCOL_ERROR,
   CLOSE_TOKEN_REVOKED,
   CLOSE_UNAUTHORIZED,
   type HelloResult,
@@ -47,6 +51,7 @@ import {
   type SubscribeResult,
   transportErrorCodeOf,
 } from "./frames.js";
+import { replyProblem } from "./replies.js";
 
 /** What we use of a WebSocket: the standard browser API, which `ws` also implements. */
 export interface WebSocketLike {
@@ -131,6 +136,10 @@ async function loadWebSocket(injected: WebSocketConstructor | undefined): Promis
   if (global !== undefined) return global;
   const ws = await import("ws");
   return (ws.WebSocket ?? ws.default) as unknown as WebSocketConstructor;
+}
+
+function isPresenceAction(value: unknown): value is PresenceAction {
+  return (PRESENCE_ACTIONS as readonly unknown[]).includes(value);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -317,8 +326,16 @@ export class WsTransport implements Transport {
       this.#pending.set(id, {
         op: "hello",
         resolve: (result) => this.#onHello(socket, result as HelloResult),
-        reject: () => {
-          // The hub closes the connection after a refused hello; the close code says why.
+        reject: (error) => {
+          // The hub closes the connection after a refused hello, and the close code says why;
+          // one that does not (or answers with a malformed reply) is dropped after closeTimeoutMs.
+          const drop = (): void => {
+            if (this.#socket !== socket || this.#state !== "connecting") return;
+            socket.close(CLOSE_PROTOCOL_ERROR, "hello refused");
+            this.#onClose(CLOSE_PROTOCOL_ERROR, `hello refused: ${error.message}`);
+          };
+          if (error.code === "server") drop();
+          else setTimeout(drop, this.#closeTimeoutMs);
         },
       });
       socket.send(
@@ -509,8 +526,18 @@ export class WsTransport implements Transport {
       const request = this.#pending.get(frame.id);
       if (request === undefined) return;
       this.#pending.delete(frame.id);
-      if (frame.ok) request.resolve(frame.result);
-      else {
+      if (frame.ok) {
+        const problem = replyProblem(request.op, frame.result);
+        if (problem === undefined) request.resolve(frame.result);
+        else
+          request.reject(
+            new TransportError(
+              "server",
+              OPERATION_OF_OP[request.op],
+              `the hub's ${request.op} reply is malformed: ${problem}`,
+            ),
+          );
+      } else {
         const error = (isRecord(frame.error) ? frame.error : {}) as Partial<HubError>;
         const code = (typeof error.code === "string" ? error.code : "server") as HubErrorCode;
         request.reject(
@@ -525,7 +552,8 @@ export class WsTransport implements Transport {
     }
     switch (frame.type) {
       case "message": {
-        if (typeof frame.channel !== "string" || typeof frame.timetoken !== "string") return;
+        // A delivery without a channel or a real timetoken cannot be placed, or resumed after.
+        if (typeof frame.channel !== "string" || !isTimetoken(frame.timetoken)) return;
         this.#advance(frame.channel, frame.timetoken);
         const message: TransportMessage = {
           channel: frame.channel,
@@ -540,13 +568,14 @@ export class WsTransport implements Transport {
       }
       case "presence": {
         if (typeof frame.channel !== "string" || typeof frame.uuid !== "string") return;
+        if (!isPresenceAction(frame.action)) return;
         const event: TransportPresenceEvent = {
           channel: frame.channel,
-          action: frame.action as TransportPresenceEvent["action"],
+          action: frame.action,
           uuid: frame.uuid,
           occupancy: typeof frame.occupancy === "number" ? frame.occupancy : 0,
           timestampMs: typeof frame.timestampMs === "number" ? frame.timestampMs : 0,
-          timetoken: typeof frame.timetoken === "string" ? frame.timetoken : "0",
+          timetoken: isTimetoken(frame.timetoken) ? frame.timetoken : "0",
           ...("state" in frame ? { state: frame.state } : {}),
         };
         this.#emitPresence(event);
@@ -556,11 +585,12 @@ export class WsTransport implements Transport {
         if (frame.event === "group-changed" && typeof frame.group === "string") {
           if (isRecord(frame.timetokens))
             for (const [channel, timetoken] of Object.entries(frame.timetokens))
-              if (typeof timetoken === "string") this.#advance(channel, timetoken);
+              if (isTimetoken(timetoken)) this.#advance(channel, timetoken);
           const current = new Set(this.#groupChannels.get(frame.group) ?? []);
-          if (Array.isArray(frame.added)) for (const channel of frame.added) current.add(String(channel));
+          if (Array.isArray(frame.added))
+            for (const channel of frame.added) if (typeof channel === "string") current.add(channel);
           if (Array.isArray(frame.removed))
-            for (const channel of frame.removed) current.delete(String(channel));
+            for (const channel of frame.removed) if (typeof channel === "string") current.delete(channel);
           this.#groupChannels.set(frame.group, [...current]);
         }
         return;
@@ -704,8 +734,7 @@ export class WsTransport implements Transport {
       op: "publish",
       resolve: (result) => {
         this.#removeJob(job);
-        const timetoken = isRecord(result) && typeof result.timetoken === "string" ? result.timetoken : "0";
-        job.resolve({ timetoken });
+        job.resolve({ timetoken: (result as { timetoken: Timetoken }).timetoken });
       },
       reject: (error) => {
         // `shutting_down`: not carried out; it goes again on the next connection.
