@@ -5,56 +5,35 @@
  * - **Local changes** are built as messages with crdt-core's builders (stamped by our HLC),
  *   merged at once through `applyMessageInto` (optimistic, spec 5.1 step 1), then published
  *   through the outbox (FIFO per channel, retried with backoff, never dropped while the client
- *   lives). Progress goes through the per-title throttle first (spec 5.2).
+ *   lives). Progress goes through the per-title throttle first (spec 5.2). See state-apis.ts.
  * - **Incoming**, one path for live messages, history pages and reconciliation chunks:
  *   decrypt / decode / validate / `channelAccepts` (inbound.ts) → HLC receive (a drifting
  *   message is dropped and counted, DEVIATIONS 2) → dispatch: sync deltas and reconciliation
  *   chunks to `applyMessageInto`, device messages and transport presence to the presence
- *   tracker, commands for this device to `validateCommand` and then the app's handlers,
- *   reconciliation requests to the responder. Nothing rejected reaches state or moves the clock.
+ *   tracker, commands for this device to `validateCommand` and then the app's handlers
+ *   (remote-commands.ts), reconciliation requests to the responder (reconciliation.ts).
+ *   Nothing rejected reaches state or moves the clock.
  * - **Lifecycle** (spec 6.1, 8.2, 10.3): `start()` subscribes, announces itself, catches up from
- *   history and reconciles if history no longer reaches back; heartbeats every 30 s (300 s in
- *   the background); `stop()` flushes, says goodbye and unsubscribes.
+ *   history and reconciles if history no longer reaches back (reconciliation-requester.ts);
+ *   heartbeats every 30 s (300 s in the background; heartbeat.ts); `stop()` flushes, says
+ *   goodbye and unsubscribes.
  */
 import {
-  activityContentId,
-  activityEquals,
   applyMessageInto,
-  type CancelTimer,
   type ChannelMatcher,
   ClockDriftError,
-  type CommandDedupWindow,
-  type CommandTarget,
-  type ContentSnippet,
-  commandDedupAdd,
-  commandDedupEmpty,
   compileChannelPatterns,
-  type DeviceActivity,
-  type DeviceHeartbeatMessage,
   type DeviceJoinMessage,
   type DeviceLeaveMessage,
-  type DevicePresenceState,
   type DeviceView,
   DoubleSpentDotError,
   encodeMessage,
   encryptPayload,
-  GLOBAL_ANNOUNCEMENTS,
-  GLOBAL_TRENDING,
   type Hlc,
-  lwwMapEntries,
   type Message,
   mergeStates,
   type PartyChatMessage,
-  type PlaybackState,
-  parseMessage,
-  platformStatusChannel,
-  preferenceMessage,
-  preferenceOf,
-  progressOf,
   type RemoteCommand,
-  type RemoteCommandMessage,
-  regionUpdatesChannel,
-  STATE_TYPES,
   type StateReconciliationRequestMessage,
   type StateReconciliationResponseMessage,
   type SyncChange,
@@ -68,27 +47,23 @@ import {
   type TransportMessage,
   type TransportPresenceEvent,
   type TransportStatus,
-  timetokenCompare,
   timetokenToMs,
   type UserNotificationMessage,
   type UserSyncState,
   userDevicesChannel,
   userNotificationsChannel,
   userSyncChannel,
-  validateCommand,
-  watchlistAddMessage,
-  watchlistItem,
-  watchlistRemoveMessage,
-  watchlistValues,
-  watchProgressMessage,
 } from "@mg-sync/crdt-core";
 import { fetchHistorySince, HISTORY_PAGE_SIZE } from "./catch-up.js";
-import { type FeedListener, type FeedMeta, Feeds } from "./channels/feeds.js";
+import { type FeedMeta, Feeds } from "./channels/feeds.js";
 import { type JoinPartyOptions, joinWatchParty, type WatchParty } from "./channels/watch-party.js";
+import { checkOutgoing } from "./check-outgoing.js";
 import { ClientClock } from "./client-clock.js";
 import { ClientCounters } from "./client-counters.js";
 import { DevicePresence } from "./device-presence.js";
 import { Emitter } from "./emitter.js";
+import { createFeedsApi } from "./feeds-api.js";
+import { HeartbeatLoop } from "./heartbeat.js";
 import {
   createPayloadDecoder,
   type Decoded,
@@ -97,15 +72,17 @@ import {
   type PayloadDecoder,
 } from "./inbound.js";
 import { newIncarnationId } from "./incarnation.js";
+import { LastTimetokens } from "./last-timetokens.js";
 import { type ResolvedOptions, resolveOptions, type SyncClientOptions } from "./options.js";
 import { Outbox, type OutboxEntry } from "./outbox.js";
 import { ProgressThrottle } from "./progress-throttle.js";
 import { chunkBudgetBytes, ReconciliationResponder } from "./reconciliation.js";
+import { ReconciliationRequester } from "./reconciliation-requester.js";
+import { RemoteCommands } from "./remote-commands.js";
 import { restoreSnapshot, SNAPSHOT_VERSION, type SyncClientSnapshot } from "./snapshot.js";
+import { createStateApis } from "./state-apis.js";
 import {
   type CommandHandler,
-  CommandRejectedError,
-  type FeedOptions,
   type FeedsApi,
   type PreferencesApi,
   type ProgressApi,
@@ -115,9 +92,9 @@ import {
   type SyncClientPhase,
   type SyncClientStats,
   SyncClientStoppedError,
-  type Unsubscribe,
   type WatchlistApi,
 } from "./sync-client-api.js";
+import { bestEffort, within } from "./transport-calls.js";
 
 export function createSyncClient(options: SyncClientOptions): SyncClient {
   return new SyncClientImpl(resolveOptions(options));
@@ -157,16 +134,6 @@ function causalTimestamp(message: Message): Hlc | undefined {
   }
 }
 
-/** The longest wait between reconciliation requests that got no complete answer. */
-const MAX_RECONCILIATION_RETRY_MS = 300_000;
-
-function wholeSeconds(what: string, value: number): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new RangeError(`${what} must be a finite non-negative number of seconds, got ${String(value)}`);
-  }
-  return Math.floor(value);
-}
-
 class SyncClientImpl implements SyncClient {
   readonly userId: string;
   readonly deviceId: string;
@@ -189,48 +156,22 @@ class SyncClientImpl implements SyncClient {
   readonly #throttle: ProgressThrottle;
   readonly #presence: DevicePresence;
   readonly #responder: ReconciliationResponder;
+  readonly #requester: ReconciliationRequester;
+  readonly #heartbeat: HeartbeatLoop;
+  readonly #commands: RemoteCommands;
   readonly #events: Emitter<SyncClientEvents>;
-  readonly #commandHandlers = new Set<CommandHandler>();
   readonly #count = new ClientCounters();
+  /** A transport call made best effort (transport-calls.ts) failed: counted, never thrown. */
+  readonly #transportFailed = (): void => {
+    this.#count.transportErrors++;
+  };
   readonly #feeds: Feeds;
-  readonly #lastTimetokens = new Map<string, Timetoken>();
-  /** Live timetokens seen while history catch-up runs: adopted once it has. */
-  readonly #deferredTimetokens = new Map<string, Timetoken>();
-  #catchingUp = false;
-  #commandWindow: CommandDedupWindow = commandDedupEmpty();
+  readonly #lastTimetokens: LastTimetokens;
   #phase: SyncClientPhase = "created";
   #stopping: Promise<void> | undefined;
   #removeListener: (() => void) | undefined;
-  #heartbeatSec: number;
-  #backgrounded = false;
-  #cancelHeartbeat: (() => void) | undefined;
-  /** What the player is doing (Watching / Paused / Browsing); presence says Idle in the background. */
-  #playback: DeviceActivity = "Browsing";
-  #presenceState: DevicePresenceState | undefined;
   /** Our HLC when we last merged state from elsewhere (`last_known_state_timestamp`); 0: never. */
   #lastKnownStateTs: Hlc = 0;
-  #queuedRequest: StateReconciliationRequestMessage | undefined;
-  /**
-   * This device may lack changes history can no longer give it (a start without snapshot, a
-   * history gap, foreground, an explicit request): persisted in the snapshot, and cleared only
-   * once one responder's answer to a request issued since has arrived whole. Until then it asks
-   * again, with a fresh request id each time, on `reconnected`, when a device comes online, and
-   * when an answer window passes while another device is online (with backoff).
-   */
-  #needsReconciliation = false;
-  /**
-   * Our request ids whose answers can clear `#needsReconciliation` (issued since it was last
-   * set), each → responder → the chunk indexes received from it.
-   */
-  readonly #answering = new Map<string, Map<string, Set<number>>>();
-  /** Wait before the next re-request after a window without a complete answer (doubles, capped). */
-  #retryWaitMs = 0;
-  #cancelRetry: CancelTimer | undefined;
-  /** Our own requests still collecting answers (for the push-back, see `#pushBack`). */
-  readonly #ownRequests = new Map<
-    string,
-    { others: UserSyncState | undefined; cancel: CancelTimer | undefined }
-  >();
 
   constructor(options: ResolvedOptions) {
     const o = options;
@@ -241,7 +182,6 @@ class SyncClientImpl implements SyncClient {
     this.#sync = userSyncChannel(o.userId);
     this.#devicesChannel = userDevicesChannel(o.userId);
     this.#notifications = userNotificationsChannel(o.userId);
-    this.#heartbeatSec = o.heartbeatIntervalSec;
     this.#events = new Emitter<SyncClientEvents>((error, event) => {
       if (event !== "error") this.#fail(error);
     });
@@ -249,16 +189,8 @@ class SyncClientImpl implements SyncClient {
     const restored = o.snapshot === undefined ? undefined : restoreSnapshot(o.snapshot, o.deviceId);
     this.#state = restored?.state ?? syncStateEmpty();
     this.#clock = new ClientClock(o.clock, o.maxDriftMs, restored?.snapshot.hlc ?? 0);
-    if (restored !== undefined) {
-      this.#lastKnownStateTs = restored.snapshot.hlc;
-      this.#needsReconciliation = restored.snapshot.needsReconciliation === true;
-      for (const commandId of restored.snapshot.commandIds ?? []) {
-        this.#commandWindow = commandDedupAdd(this.#commandWindow, commandId);
-      }
-      for (const [channel, timetoken] of Object.entries(restored.snapshot.lastTimetokens)) {
-        this.#lastTimetokens.set(channel, timetoken);
-      }
-    }
+    if (restored !== undefined) this.#lastKnownStateTs = restored.snapshot.hlc;
+    this.#lastTimetokens = new LastTimetokens(restored?.snapshot.lastTimetokens ?? {});
 
     const key = o.encryptionKey;
     this.#encrypted = compileChannelPatterns(o.encryptedChannels);
@@ -271,15 +203,14 @@ class SyncClientImpl implements SyncClient {
       },
       published: (entry) => {
         this.#count.published++;
-        if (entry.message === this.#queuedRequest) this.#queuedRequest = undefined;
-        if (entry.message.msg_type === "state_reconciliation_request") this.#requestPublished(entry.message);
+        this.#requester.published(entry.message);
       },
       retrying: () => {
         this.#count.retries++;
       },
       dropped: (entry, error) => {
         this.#count.dropped++;
-        if (entry.message === this.#queuedRequest) this.#queuedRequest = undefined;
+        this.#requester.dropped(entry.message);
         this.#fail(error, `dropped a ${entry.message.msg_type} for ${entry.channel}`);
       },
       halted: (error) => this.#fail(error, "the transport is closed; the outbox stopped"),
@@ -298,7 +229,7 @@ class SyncClientImpl implements SyncClient {
       o.scheduler,
       (events) => {
         this.#events.emit("devices", events);
-        this.#onDevicesJoined(events);
+        this.#requester.onDevicesJoined(events);
       },
     );
     this.#responder = new ReconciliationResponder(
@@ -307,27 +238,75 @@ class SyncClientImpl implements SyncClient {
       o.reconciliationDelayMs,
       (request, id, others) => this.#answer(request, id, others),
     );
+    this.#requester = new ReconciliationRequester(
+      {
+        deviceId: o.deviceId,
+        incarnation: this.incarnation,
+        scheduler: o.scheduler,
+        windowMs: o.reconciliationWindowMs,
+        count: this.#count,
+        presence: this.#presence,
+        tick: () => this.#clock.tick(),
+        lastKnownStateTs: () => this.#lastKnownStateTs,
+        publish: (request) => this.#outbox.enqueue(this.#sync, request),
+        phase: () => this.#phase,
+        isLive: () => this.#isLive(),
+        requireWritable: (what) => this.#requireWritable(what),
+        hasState: () => this.#hasState(),
+        state: () => this.#state,
+        publishState: (request, requestId) => this.#publishState(request, requestId),
+      },
+      restored?.snapshot.needsReconciliation === true,
+    );
+    this.#heartbeat = new HeartbeatLoop({
+      deviceId: o.deviceId,
+      options: o,
+      transport: o.transport,
+      scheduler: o.scheduler,
+      devicesChannel: this.#devicesChannel,
+      outbox: this.#outbox,
+      presence: this.#presence,
+      count: this.#count,
+      tick: () => this.#clock.tick(),
+      isLive: () => this.#isLive(),
+      bestEffort: (call) => bestEffort(call, this.#transportFailed),
+      fail: (error) => this.#fail(error),
+    });
+    this.#commands = new RemoteCommands(
+      {
+        deviceId: o.deviceId,
+        incarnation: this.incarnation,
+        options: o,
+        presence: this.#presence,
+        count: this.#count,
+        tick: () => this.#clock.tick(),
+        isLive: () => this.#isLive(),
+        playback: () => this.#heartbeat.playback,
+        publish: (message) => this.#outbox.enqueue(this.#devicesChannel, message, { awaited: true }),
+        rejected: (reason, message) => this.#events.emit("commandRejected", reason, message),
+        fail: (error, context) => this.#fail(error, context),
+      },
+      restored?.snapshot.commandIds ?? [],
+    );
     // Deltas made before a restart and never acknowledged: published first, in order.
     for (const message of restored?.snapshot.pending ?? []) this.#outbox.enqueue(this.#sync, message);
 
-    this.watchlist = {
-      add: (contentId, snippet) => this.#watchlistAdd(contentId, snippet),
-      remove: (contentId) => this.#watchlistRemove(contentId),
-      has: (contentId) => this.#state.watchlist.entries.has(contentId),
-      values: () => watchlistValues(this.#state),
-      item: (contentId) => watchlistItem(this.#state, contentId),
-    };
-    this.progress = {
-      update: (contentId, positionSec, durationSec, state) =>
-        this.#progressUpdate(contentId, positionSec, durationSec, state),
-      get: (contentId) => progressOf(this.#state, contentId),
-      entries: () => lwwMapEntries(this.#state.progress),
-    };
-    this.preferences = {
-      set: (key, value) => this.#preferenceSet(key, value),
-      get: (key) => preferenceOf(this.#state, key),
-      reset: (key) => this.#preferenceSet(key, null),
-    };
+    const apis = createStateApis({
+      deviceId: o.deviceId,
+      incarnation: this.incarnation,
+      deviceType: o.deviceType,
+      state: this.#state,
+      throttle: this.#throttle,
+      heartbeat: this.#heartbeat,
+      count: this.#count,
+      tick: () => this.#clock.tick(),
+      requireWritable: (what) => this.#requireWritable(what),
+      applyLocal: (message) => this.#applyLocal(message),
+      publish: (message) => this.#outbox.enqueue(this.#sync, message),
+    });
+    this.watchlist = apis.watchlist;
+    this.progress = apis.progress;
+    this.preferences = apis.preferences;
     this.#feeds = new Feeds(o.transport, (error) => this.#fail(error, "a feed listener threw"));
     // The notifications channel is one of the user's own (spec 2.2): subscribed by start().
     void this.#feeds.add<UserNotificationMessage>(
@@ -335,22 +314,13 @@ class SyncClientImpl implements SyncClient {
       (message) => this.#events.emit("notification", message),
       { alwaysSubscribed: true },
     );
-    this.feeds = {
-      notifications: (listener, options) => this.#feed(this.#notifications, listener, options, true),
-      trending: (listener, options) => this.#feed(GLOBAL_TRENDING, listener, options),
-      announcements: (listener, options) => this.#feed(GLOBAL_ANNOUNCEMENTS, listener, options),
-      region: (listener, options) => {
-        const region = options?.region ?? this.#o.region;
-        if (region === undefined) {
-          return Promise.reject(
-            new TypeError("feeds.region: pass options.region or create the client with one"),
-          );
-        }
-        return this.#feed(regionUpdatesChannel(region), listener, options);
-      },
-      platformStatus: (platformId, listener, options) =>
-        this.#feed(platformStatusChannel(platformId), listener, options),
-    };
+    this.feeds = createFeedsApi({
+      feeds: this.#feeds,
+      notificationsChannel: this.#notifications,
+      region: o.region,
+      isLive: () => this.#isLive(),
+      replayHistory: (channel, count) => this.#replayHistory(channel, count),
+    });
   }
 
   get phase(): SyncClientPhase {
@@ -358,82 +328,7 @@ class SyncClientImpl implements SyncClient {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Local changes
-
-  #watchlistAdd(contentId: string, snippet: ContentSnippet | undefined): void {
-    this.#requireWritable("watchlist.add");
-    const built = watchlistAddMessage(this.#state, {
-      content_id: contentId,
-      device_id: this.deviceId,
-      timestamp: this.#clock.tick(),
-      replica: this.incarnation,
-      ...(snippet === undefined ? {} : { content_metadata: snippet }),
-    });
-    const message = this.#checked("watchlist.add", built);
-    this.#applyLocal(message);
-    this.#outbox.enqueue(this.#sync, message);
-  }
-
-  #watchlistRemove(contentId: string): boolean {
-    this.#requireWritable("watchlist.remove");
-    if (!this.#state.watchlist.entries.has(contentId)) return false;
-    const built = watchlistRemoveMessage(this.#state, {
-      content_id: contentId,
-      device_id: this.deviceId,
-      timestamp: this.#clock.tick(),
-    });
-    const message = this.#checked("watchlist.remove", built);
-    this.#applyLocal(message);
-    this.#outbox.enqueue(this.#sync, message);
-    return true;
-  }
-
-  #progressUpdate(contentId: string, positionSec: number, durationSec: number, state: PlaybackState): void {
-    this.#requireWritable("progress.update");
-    const duration = wholeSeconds("progress.update: durationSec", durationSec);
-    let position = wholeSeconds("progress.update: positionSec", positionSec);
-    // A player may report a position a rounding past the end; peers would reject it (3.1 check).
-    if (duration > 0 && position > duration) position = duration;
-    const built = watchProgressMessage({
-      content_id: contentId,
-      progress_seconds: position,
-      duration_seconds: duration,
-      state,
-      device_id: this.deviceId,
-      device_type: this.#o.deviceType,
-      timestamp: this.#clock.tick(),
-    });
-    const message = this.#checked("progress.update", built);
-    this.#applyLocal(message);
-    this.#count.progressUpdates++;
-    this.#throttle.submit(message);
-    this.#setPlayback(
-      state === "Playing"
-        ? { Watching: { content_id: message.content_id } }
-        : state === "Paused"
-          ? { Paused: { content_id: message.content_id } }
-          : "Browsing",
-    );
-  }
-
-  #preferenceSet(key: string, value: unknown): void {
-    this.#requireWritable("preferences.set");
-    if (value === undefined) throw new TypeError("preferences.set: value must be a JSON value (null resets)");
-    const built = preferenceMessage({ key, value, device_id: this.deviceId, timestamp: this.#clock.tick() });
-    const message = this.#checked("preferences.set", built);
-    this.#applyLocal(message);
-    this.#outbox.enqueue(this.#sync, message);
-  }
-
-  /** Validates what we are about to show and send, exactly as a peer will (DEVIATIONS 11). */
-  #checked<M extends Message>(what: string, built: M): M {
-    const parsed = parseMessage(built);
-    if (!parsed.ok) {
-      const { path, reason } = parsed.error;
-      throw new RangeError(`${what}: ${path === "" ? "" : `${path} `}${reason}`);
-    }
-    return parsed.value as M;
-  }
+  // Local changes (state-apis.ts builds them)
 
   #applyLocal(message: SyncMessage): void {
     const changes = this.#mergeInto(message);
@@ -504,7 +399,7 @@ class SyncClientImpl implements SyncClient {
           this.#onResponse(message);
         } else {
           if (message.device_id !== this.deviceId) this.#lastKnownStateTs = this.#clock.peek();
-          this.#trackTimetoken(item);
+          this.#lastTimetokens.track(item.channel, item.timetoken, item.source);
         }
         if (changes.length > 0) this.#events.emit("change", changes, "remote");
         return;
@@ -530,7 +425,7 @@ class SyncClientImpl implements SyncClient {
         this.#presence.apply(message, this.#heardAt(item));
         return;
       case "remote_command":
-        this.#onRemoteCommand(message, receivedAt);
+        this.#commands.receive(message, receivedAt);
         return;
       default:
         // Notifications and the typed feeds (trending, announcements, regions, status, parties).
@@ -548,40 +443,11 @@ class SyncClientImpl implements SyncClient {
     const requestId = response.request_id;
     if (requestId !== undefined && response.responder_device_id !== this.deviceId) {
       this.#responder.onOtherResponse(requestId, response);
-      const own = this.#ownRequests.get(requestId);
-      if (own !== undefined) {
-        own.others ??= syncStateEmpty();
-        // Already merged into our state above, so it cannot throw a double-spent dot here.
-        applyMessageInto(own.others, response);
-      }
-      this.#answerReceived(requestId, response);
+      this.#requester.onOtherResponse(requestId, response);
     }
     // docs/protocol.md §7.3: each device entry is a heartbeat heard now.
     for (const heartbeat of response.devices) {
       if (heartbeat.device_id !== this.deviceId) this.#presence.apply(heartbeat);
-    }
-  }
-
-  #onRemoteCommand(message: RemoteCommandMessage, receivedAt: Hlc): void {
-    if (message.target_device_id !== this.deviceId) {
-      this.#count.commandsIgnored++;
-      return;
-    }
-    // Expiry on our HLC after receiving the command's timestamp (DEVIATIONS 8).
-    const verdict = validateCommand(message, this.#selfTarget(), receivedAt, this.#commandWindow);
-    this.#commandWindow = verdict.seen;
-    if (!verdict.ok) {
-      this.#count.commandsRejected[verdict.reason]++;
-      this.#events.emit("commandRejected", verdict.reason, message);
-      return;
-    }
-    this.#count.commandsExecuted++;
-    for (const handler of [...this.#commandHandlers]) {
-      try {
-        handler(message.command, message);
-      } catch (error) {
-        this.#fail(error, "a command handler threw");
-      }
     }
   }
 
@@ -599,12 +465,12 @@ class SyncClientImpl implements SyncClient {
     // The transport resubscribed and replayed what it missed (transport.ts); we push what we
     // held back, refresh our presence, and reconcile if history did not reach back (10.3).
     this.#outbox.retryNow();
-    this.#sendHeartbeat();
+    this.#heartbeat.send();
     void this.#refreshPresence();
     if (status.gap) this.#count.historyGaps++;
     // Whatever we asked before the cut may have been answered while we were away (answers are
     // not stored), or its answers were lost in the cut: ask again under a new id (bugs A, C).
-    if (status.gap || this.#needsReconciliation) this.#requestFresh();
+    if (status.gap || this.#requester.needsReconciliation) this.#requester.requestFresh();
   }
 
   #reject(reason: InboundRejection, detail: string, channel: string): void {
@@ -616,20 +482,6 @@ class SyncClientImpl implements SyncClient {
   #heardAt(item: InboundItem): number {
     const now = this.#clock.nowMs();
     return item.source === "history" ? Math.min(now, timetokenToMs(item.timetoken)) : now;
-  }
-
-  #trackTimetoken(item: InboundItem): void {
-    const map = this.#catchingUp && item.source === "live" ? this.#deferredTimetokens : this.#lastTimetokens;
-    advanceTimetoken(map, item.channel, item.timetoken);
-  }
-
-  #selfTarget(): CommandTarget {
-    return {
-      deviceId: this.deviceId,
-      online: this.#isLive(),
-      capabilities: this.#o.capabilities,
-      currentContent: activityContentId(this.#playback),
-    };
   }
 
   #isLive(): boolean {
@@ -647,157 +499,11 @@ class SyncClientImpl implements SyncClient {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Reconciliation
+  // Reconciliation: asking (reconciliation-requester.ts) and answering
 
   requestReconciliation(): string {
     this.#requireWritable("requestReconciliation");
-    this.#markNeedsReconciliation();
-    // One request waiting in the outbox answers the triggers that come together (start,
-    // foreground, the app): it is asked again anew if no answer comes.
-    const queued = this.#queuedRequest;
-    if (queued?.request_id !== undefined) {
-      this.#answering.set(queued.request_id, new Map());
-      return queued.request_id;
-    }
-    return this.#newRequest();
-  }
-
-  #markNeedsReconciliation(): void {
-    this.#needsReconciliation = true;
-    // Only answers to requests issued from now on prove we have caught up.
-    this.#answering.clear();
-  }
-
-  /**
-   * A new request under a new id, never the one still queued: that one may have reached the
-   * server already, and responders answer a request id once (bug A).
-   */
-  #requestFresh(): string {
-    this.#requireWritable("requestReconciliation");
-    this.#markNeedsReconciliation();
-    this.#queuedRequest = undefined;
-    return this.#newRequest();
-  }
-
-  #newRequest(): string {
-    this.#cancelRetry?.();
-    this.#cancelRetry = undefined;
-    const timestamp = this.#clock.tick();
-    const requestId = `${this.incarnation}:${timestamp}`;
-    const message = this.#checked<StateReconciliationRequestMessage>("requestReconciliation", {
-      msg_type: "state_reconciliation_request",
-      device_id: this.deviceId,
-      last_known_state_timestamp: this.#lastKnownStateTs,
-      requested_states: [...STATE_TYPES],
-      request_id: requestId,
-    });
-    this.#queuedRequest = message;
-    this.#ownRequests.set(requestId, { others: undefined, cancel: undefined });
-    this.#answering.set(requestId, new Map());
-    this.#count.requested++;
-    // Stored in history (one small message): a device away while it was asked finds it when it
-    // catches up and can still answer with what only it holds. The answers are not stored: they
-    // are large, and would push the deltas catch-up needs out of the channel's 100 (spec 9.1).
-    this.#outbox.enqueue(this.#sync, message);
-    return requestId;
-  }
-
-  /** Our request reached the transport: the answers have `reconciliationWindowMs` to come. */
-  #requestPublished(request: StateReconciliationRequestMessage): void {
-    const requestId = request.request_id;
-    const own = requestId === undefined ? undefined : this.#ownRequests.get(requestId);
-    if (requestId === undefined || own === undefined || own.cancel !== undefined) return;
-    own.cancel = this.#o.scheduler.schedule(this.#o.reconciliationWindowMs, () => {
-      this.#ownRequests.delete(requestId);
-      this.#pushBack(request, requestId, own.others);
-      this.#windowEnded();
-    });
-  }
-
-  /**
-   * An answer window passed. Still not reconciled (the answers were lost, or nobody held
-   * state): ask again if somebody is there to answer, waiting longer each time so a household
-   * of empty devices does not fill the channel with requests (bug C). A lone device waits for
-   * a device to come online (`#onDevicesJoined`) or for `reconnected`.
-   */
-  #windowEnded(): void {
-    if (!this.#needsReconciliation || !this.#isLive() || this.#cancelRetry !== undefined) return;
-    if (this.#queuedRequest !== undefined || this.#requestInWindow() || !this.#otherDeviceOnline()) return;
-    const wait = this.#retryWaitMs;
-    this.#retryWaitMs = Math.min(
-      Math.max(2 * wait, this.#o.reconciliationWindowMs),
-      MAX_RECONCILIATION_RETRY_MS,
-    );
-    this.#cancelRetry = this.#o.scheduler.schedule(wait, () => {
-      this.#cancelRetry = undefined;
-      if (this.#needsReconciliation && this.#isLive() && this.#queuedRequest === undefined) {
-        this.#requestFresh();
-      }
-    });
-  }
-
-  /** A device came online while we still need reconciliation: it may hold what we lack. */
-  #onDevicesJoined(events: readonly { readonly action: string; readonly device_id: string }[]): void {
-    if (!this.#needsReconciliation || !this.#isLive() || this.#phase === "starting") return;
-    if (!events.some((e) => e.action === "join" && e.device_id !== this.deviceId)) return;
-    // A request still waiting to go out or inside its window covers the newcomer (it reads the
-    // request from history as it starts); otherwise ask now.
-    if (this.#queuedRequest !== undefined || this.#requestInWindow()) return;
-    this.#requestFresh();
-  }
-
-  /** One of our requests went out and its answer window is still open. */
-  #requestInWindow(): boolean {
-    for (const own of this.#ownRequests.values()) if (own.cancel !== undefined) return true;
-    return false;
-  }
-
-  #otherDeviceOnline(): boolean {
-    for (const view of this.#presence.tracker.devices.values()) {
-      if (view.online && view.deviceId !== this.deviceId) return true;
-    }
-    return false;
-  }
-
-  /** Clears `#needsReconciliation` once one responder's answer to one of our requests is whole. */
-  #answerReceived(requestId: string, response: StateReconciliationResponseMessage): void {
-    if (!this.#needsReconciliation) return;
-    const responders = this.#answering.get(requestId);
-    if (responders === undefined) return;
-    const chunk = response.chunk;
-    if (chunk !== undefined) {
-      const responder = response.responder_device_id ?? "";
-      let seen = responders.get(responder);
-      if (seen === undefined) {
-        seen = new Set();
-        responders.set(responder, seen);
-      }
-      seen.add(chunk.index);
-      if (seen.size < chunk.count) return;
-    }
-    this.#needsReconciliation = false;
-    this.#answering.clear();
-    this.#retryWaitMs = 0;
-    this.#cancelRetry?.();
-    this.#cancelRetry = undefined;
-  }
-
-  /**
-   * Anti-entropy goes both ways: if the answers to our own request did not contain everything we
-   * hold (we knew something the responders had lost, e.g. a delta trimmed from history while
-   * they were away), we publish our state too, as an answer to our own request. Otherwise a
-   * device holding the only copy of a change would keep it to itself until somebody happened to
-   * ask it.
-   */
-  #pushBack(
-    request: StateReconciliationRequestMessage,
-    requestId: string,
-    others: UserSyncState | undefined,
-  ): void {
-    if (!this.#isLive() || !this.#hasState()) return;
-    if (others !== undefined && syncStateEquals(mergeStates(others, this.#state), others)) return;
-    this.#count.pushedBack++;
-    this.#publishState(request, requestId);
+    return this.#requester.request();
   }
 
   #answer(
@@ -844,57 +550,17 @@ class SyncClientImpl implements SyncClient {
     options: SendCommandOptions = {},
   ): Promise<{ readonly commandId: string }> {
     this.#requireWritable("sendCommand");
-    const ttlMs = options.ttlMs ?? this.#o.commandTtlMs;
-    if (typeof ttlMs !== "number" || !(ttlMs > 0)) {
-      throw new RangeError(`sendCommand: options.ttlMs must be a positive number, got ${String(ttlMs)}`);
-    }
-    const timestamp = this.#clock.tick();
-    const commandId = `${this.incarnation}:${timestamp}`;
-    const message = this.#checked<RemoteCommandMessage>("sendCommand", {
-      msg_type: "remote_command",
-      target_device_id: targetDeviceId,
-      source_device_id: this.deviceId,
-      command,
-      timestamp,
-      expires_at: timestamp + Math.floor(ttlMs) * 1000,
-      command_id: commandId,
-    });
-    const target =
-      targetDeviceId === this.deviceId ? this.#selfTarget() : this.#presence.view(targetDeviceId);
-    const verdict = validateCommand(message, target, timestamp, commandDedupEmpty(1));
-    if (!verdict.ok) throw new CommandRejectedError(verdict.reason, commandId, targetDeviceId);
-    this.#count.commandsSent++;
-    await this.#outbox.enqueue(this.#devicesChannel, message, { awaited: true });
+    const { commandId, published } = this.#commands.send(targetDeviceId, command, options);
+    await published;
     return { commandId };
   }
 
   onCommand(handler: CommandHandler): () => void {
-    if (typeof handler !== "function") throw new TypeError("onCommand: handler must be a function");
-    this.#commandHandlers.add(handler);
-    return () => {
-      this.#commandHandlers.delete(handler);
-    };
+    return this.#commands.onCommand(handler);
   }
 
   // -------------------------------------------------------------------------------------------
   // Feeds and watch parties
-
-  async #feed<M extends Message>(
-    channel: string,
-    listener: FeedListener<M>,
-    options: FeedOptions | undefined,
-    alwaysSubscribed = false,
-  ): Promise<Unsubscribe> {
-    if (!this.#isLive()) throw new Error("feeds: subscribe after start() and before stop()");
-    if (typeof listener !== "function") throw new TypeError("feeds: listener must be a function");
-    const history = options?.history ?? 0;
-    if (!Number.isSafeInteger(history) || history < 0 || history > HISTORY_PAGE_SIZE) {
-      throw new RangeError(`feeds: options.history must be an integer in 0..${HISTORY_PAGE_SIZE}`);
-    }
-    const unsubscribe = await this.#feeds.add(channel, listener, { alwaysSubscribed });
-    if (history > 0) await this.#replayHistory(channel, history);
-    return unsubscribe;
-  }
 
   /** The newest `count` messages of `channel`, through the one inbound path. */
   async #replayHistory(channel: string, count: number): Promise<void> {
@@ -924,95 +590,14 @@ class SyncClientImpl implements SyncClient {
   // -------------------------------------------------------------------------------------------
   // Presence of this device
 
-  #setPlayback(activity: DeviceActivity): void {
-    if (activityEquals(this.#playback, activity)) return;
-    this.#playback = activity;
-    if (!this.#backgrounded) this.#publishPresenceState();
-  }
-
-  /** Our presence state (spec 8.1), locally and through the transport. */
-  #publishPresenceState(): void {
-    const activity: DeviceActivity = this.#backgrounded ? "Idle" : this.#playback;
-    const state: DevicePresenceState = {
-      device_type: this.#o.deviceType,
-      activity,
-      last_update: this.#clock.tick(),
-      app_version: this.#o.appVersion,
-    };
-    this.#presenceState = state;
-    this.#presence.apply({ kind: "set_state", device_id: this.deviceId, state });
-    if (this.#isLive()) {
-      this.#bestEffort(() => this.#o.transport.setState({ channels: [this.#devicesChannel], state }));
-    }
-  }
-
-  #sendHeartbeat(): void {
-    const status = this.#o.deviceStatus();
-    const candidate: DeviceHeartbeatMessage = {
-      msg_type: "device_heartbeat",
-      device_id: this.deviceId,
-      device_type: this.#o.deviceType,
-      capabilities: this.#o.capabilities,
-      app_version: this.#o.appVersion,
-      platform: this.#o.platform,
-      last_active: this.#clock.tick(),
-      battery_level: status.battery_level ?? null,
-      network_quality: status.network_quality,
-      heartbeat_interval: this.#heartbeatSec,
-    };
-    const parsed = parseMessage(candidate);
-    if (!parsed.ok) {
-      this.#fail(new RangeError(`deviceStatus(): ${parsed.error.path} ${parsed.error.reason}`));
-      return;
-    }
-    this.#count.heartbeatsSent++;
-    // Heartbeats are liveness, not history (spec 9.1 keeps 25 device messages: joins and
-    // leaves are worth them); a newer queued heartbeat replaces an unsent older one.
-    this.#outbox.enqueue(this.#devicesChannel, parsed.value, { store: false, replaceKey: "heartbeat" });
-    const state = this.#presenceState;
-    this.#bestEffort(() =>
-      this.#o.transport.heartbeat({
-        channels: [this.#devicesChannel],
-        intervalSeconds: this.#heartbeatSec,
-        ...(state === undefined ? {} : { state }),
-      }),
-    );
-  }
-
-  #armHeartbeat(): void {
-    this.#cancelHeartbeat?.();
-    this.#cancelHeartbeat = this.#o.scheduler.schedule(this.#heartbeatSec * 1000, () => {
-      this.#cancelHeartbeat = undefined;
-      if (!this.#isLive()) return;
-      this.#sendHeartbeat();
-      this.#armHeartbeat();
-    });
-  }
-
   background(): void {
     this.#requireWritable("background");
-    if (this.#backgrounded) return;
-    this.#backgrounded = true;
-    this.#heartbeatSec = this.#o.backgroundHeartbeatIntervalSec;
-    this.#publishPresenceState();
-    if (this.#isLive()) {
-      // Announce the longer interval now, or peers would time us out after 2 × 30 s (DEVIATIONS 7).
-      this.#sendHeartbeat();
-      this.#armHeartbeat();
-    }
+    this.#heartbeat.background();
   }
 
   foreground(): void {
     this.#requireWritable("foreground");
-    if (!this.#backgrounded) return;
-    this.#backgrounded = false;
-    this.#heartbeatSec = this.#o.heartbeatIntervalSec;
-    this.#publishPresenceState();
-    if (this.#isLive()) {
-      this.#sendHeartbeat();
-      this.#armHeartbeat();
-      this.requestReconciliation();
-    }
+    if (this.#heartbeat.foreground()) this.requestReconciliation();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1023,7 +608,7 @@ class SyncClientImpl implements SyncClient {
     this.#phase = "starting";
     // Live messages can arrive as soon as the subscription is up, before history is read: their
     // timetokens must not move where catch-up starts, or it would skip what came before them.
-    this.#catchingUp = true;
+    this.#lastTimetokens.beginCatchUp();
     const transport = this.#o.transport;
     this.#removeListener = transport.addListener({
       message: (message) => this.#onTransportMessage(message, "live"),
@@ -1036,14 +621,14 @@ class SyncClientImpl implements SyncClient {
     } catch (error) {
       this.#removeListener();
       this.#removeListener = undefined;
-      this.#endCatchUp();
+      this.#lastTimetokens.endCatchUp();
       if (this.#phase === "starting") this.#phase = "created";
       throw error;
     }
     if (this.#phase !== "starting") return;
     this.#outbox.start();
-    this.#publishPresenceState();
-    const join = this.#checked<DeviceJoinMessage>("start", {
+    this.#heartbeat.publishPresenceState();
+    const join = checkOutgoing<DeviceJoinMessage>("start", {
       msg_type: "device_join",
       device_id: this.deviceId,
       device_type: this.#o.deviceType,
@@ -1052,24 +637,17 @@ class SyncClientImpl implements SyncClient {
       capabilities: this.#o.capabilities,
       timestamp: this.#clock.tick(),
       initial_sync_required: this.#o.snapshot === undefined,
-      heartbeat_interval: this.#heartbeatSec,
+      heartbeat_interval: this.#heartbeat.intervalSec,
     });
     this.#outbox.enqueue(this.#devicesChannel, join);
-    this.#bestEffort(() =>
-      transport.heartbeat({
-        channels: [this.#devicesChannel],
-        intervalSeconds: this.#heartbeatSec,
-        ...(this.#presenceState === undefined ? {} : { state: this.#presenceState }),
-      }),
-    );
-    this.#armHeartbeat();
+    this.#heartbeat.start();
     const reconcile = await this.#catchUp();
     // Recorded even if the app is already closing: catch-up has moved our timetokens past the
     // gap, so only the flag in the snapshot still says that we owe ourselves a reconciliation.
-    if (reconcile) this.#markNeedsReconciliation();
+    if (reconcile) this.#requester.markNeeded();
     if (this.#phase !== "starting") return;
     // A restored snapshot may owe a reconciliation its timetokens no longer show (bug B).
-    if (this.#needsReconciliation) this.#requestFresh();
+    if (this.#requester.needsReconciliation) this.#requester.requestFresh();
     await this.#inbound.whenIdle();
     if (this.#phase === "starting") this.#phase = "running";
   }
@@ -1100,7 +678,7 @@ class SyncClientImpl implements SyncClient {
       this.#fail(error, "fetching sync history");
       reconcile = true;
     } finally {
-      this.#endCatchUp();
+      this.#lastTimetokens.endCatchUp();
     }
     // Who else is here: the recent device messages (joins carry capabilities and intervals),
     // then the transport's here-now. Best effort: live presence fills in anyway.
@@ -1144,15 +722,6 @@ class SyncClientImpl implements SyncClient {
     }
   }
 
-  /** Adopts the live timetokens held back while catching up. */
-  #endCatchUp(): void {
-    this.#catchingUp = false;
-    for (const [channel, timetoken] of this.#deferredTimetokens) {
-      advanceTimetoken(this.#lastTimetokens, channel, timetoken);
-    }
-    this.#deferredTimetokens.clear();
-  }
-
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
@@ -1161,13 +730,9 @@ class SyncClientImpl implements SyncClient {
   async #stop(): Promise<void> {
     const wasLive = this.#isLive();
     this.#phase = "stopping";
-    this.#cancelHeartbeat?.();
-    this.#cancelHeartbeat = undefined;
+    this.#heartbeat.stop();
     this.#responder.cancelAll();
-    for (const own of this.#ownRequests.values()) own.cancel?.();
-    this.#ownRequests.clear();
-    this.#cancelRetry?.();
-    this.#cancelRetry = undefined;
+    this.#requester.cancelAll();
     this.#throttle.flushAll();
     if (wasLive) {
       const transport = this.#o.transport;
@@ -1205,33 +770,7 @@ class SyncClientImpl implements SyncClient {
    * call counts as a transport error and never rejects (stop() must finish).
    */
   #within(call: () => Promise<unknown>, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const cancel = this.#o.scheduler.schedule(ms, resolve);
-      const done = (): void => {
-        cancel();
-        resolve();
-      };
-      let promise: Promise<unknown>;
-      try {
-        promise = call();
-      } catch (error) {
-        promise = Promise.reject(error);
-      }
-      promise.then(done, () => {
-        this.#count.transportErrors++;
-        done();
-      });
-    });
-  }
-
-  #bestEffort(call: () => Promise<unknown>): void {
-    try {
-      call().catch(() => {
-        this.#count.transportErrors++;
-      });
-    } catch {
-      this.#count.transportErrors++;
-    }
+    return within(this.#o.scheduler, call, ms, this.#transportFailed);
   }
 
   #fail(error: unknown, context?: string): void {
@@ -1272,21 +811,17 @@ class SyncClientImpl implements SyncClient {
     for (const entry of this.#outbox.entries())
       if (isPendingDelta(entry, this.#sync)) pending.push(entry.message);
     pending.push(...this.#throttle.pending());
-    const lastTimetokens: Record<string, Timetoken> = {};
-    for (const [channel, timetoken] of this.#lastTimetokens) {
-      Object.defineProperty(lastTimetokens, channel, { value: timetoken, enumerable: true, writable: true });
-    }
     // The command dedup window, oldest first: a restart within a command's lifetime finds the
     // command in the devices channel's history again and must not run it twice (DEVIATIONS 8).
-    const commandIds = [...this.#commandWindow.older, ...this.#commandWindow.newer];
+    const commandIds = this.#commands.seen();
     return {
       version: SNAPSHOT_VERSION,
       deviceId: this.deviceId,
       state: syncStateToJSON(this.#state),
       hlc: this.#clock.peek(),
-      lastTimetokens,
+      lastTimetokens: this.#lastTimetokens.toRecord(),
       pending,
-      ...(this.#needsReconciliation ? { needsReconciliation: true } : {}),
+      ...(this.#requester.needsReconciliation ? { needsReconciliation: true } : {}),
       ...(commandIds.length > 0 ? { commandIds } : {}),
     };
   }
@@ -1295,8 +830,8 @@ class SyncClientImpl implements SyncClient {
     return this.#count.snapshot({
       phase: this.#phase,
       queued: this.#outbox.size,
-      heartbeatIntervalSec: this.#heartbeatSec,
-      background: this.#backgrounded,
+      heartbeatIntervalSec: this.#heartbeat.intervalSec,
+      background: this.#heartbeat.backgrounded,
     });
   }
 }
@@ -1306,9 +841,4 @@ function isPendingDelta(
   syncChannel: string,
 ): entry is OutboxEntry & { message: SyncMessage } {
   return entry.channel === syncChannel && isSyncDelta(entry.message);
-}
-
-function advanceTimetoken(map: Map<string, Timetoken>, channel: string, timetoken: Timetoken): void {
-  const current = map.get(channel);
-  if (current === undefined || timetokenCompare(timetoken, current) > 0) map.set(channel, timetoken);
 }
