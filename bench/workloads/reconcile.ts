@@ -312,7 +312,7 @@ export function runReconcile(
     {
       id: "W4.encode",
       workload,
-      measure: "encodeMessage of every chunk",
+      measure: "encodeMessage of every chunk (returns the text stateToChunks assembled, D26)",
       unit: "title",
       systems: { "mg-sync": encode },
     },

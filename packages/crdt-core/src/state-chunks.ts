@@ -14,6 +14,7 @@ import { ccRanges } from "./causal-context.js";
 import type { Hlc } from "./hlc.js";
 import { MAX_MESSAGE_BYTES } from "./messages/common.js";
 import type { DeviceHeartbeatMessage } from "./messages/devices.js";
+import { rememberEncoding } from "./messages/encoding-memo.js";
 import { encodedByteLength, encodeMessage } from "./messages/index.js";
 import {
   type CounterRange,
@@ -49,7 +50,10 @@ interface Chunk {
   devices: DeviceHeartbeatMessage[];
   context: Map<string, CounterRange[]>;
   used: number;
-  /** UTF-8 bytes of the JSON texts of `watch_progress` and `watchlist`'s items, summed (measured once, when packed). */
+  /** The JSON texts of `watch_progress`'s and `watchlist`'s items, made once to measure them. */
+  progressTexts: string[];
+  watchlistTexts: string[];
+  /** UTF-8 bytes of those texts, summed. */
   itemBytes: number;
 }
 
@@ -81,9 +85,11 @@ export function stateToChunks(
         timestamp: entry.ts,
         device_id: entry.node,
       };
-      const bytes = jsonBytes(message);
+      const text = JSON.stringify(message);
+      const bytes = encodedByteLength(text);
       const chunk = packer.reserve(bytes + 1, `progress of ${contentId}`);
       chunk.watch_progress.push(message);
+      chunk.progressTexts.push(text);
       chunk.itemBytes += bytes;
     }
   }
@@ -115,11 +121,27 @@ export function stateToChunks(
   }
   return chunks.map((chunk, index) => {
     const message = toMessage(chunk, index, chunks.length, options);
-    const bytes = messageBytes(message, chunk.itemBytes);
+    const skeleton = JSON.stringify({ ...message, watch_progress: [], watchlist: [] });
+    const bytes = messageBytes(message, skeleton, chunk.itemBytes);
     if (bytes > maxBytes)
       throw new Error(`stateToChunks: chunk ${index} is ${bytes} bytes, over ${maxBytes} (estimate bug)`);
+    const text = assembleText(skeleton, chunk);
+    if (text !== undefined) rememberEncoding(message, text);
     return message;
   });
+}
+
+/** How every response's text begins: `toMessage` puts these keys first, in this order. */
+const HEAD = '{"msg_type":"state_reconciliation_response","watch_progress":[],"watchlist":[]';
+
+/**
+ * `JSON.stringify(message)` from pieces already made: the skeleton (the message with both item
+ * arrays empty) with the items' texts put into its arrays. `JSON.stringify` writes an array as
+ * its items' texts joined by commas, so this is the same string (a property test compares them).
+ */
+function assembleText(skeleton: string, chunk: Chunk): string | undefined {
+  if (!skeleton.startsWith(HEAD)) return undefined;
+  return `{"msg_type":"state_reconciliation_response","watch_progress":[${chunk.progressTexts.join(",")}],"watchlist":[${chunk.watchlistTexts.join(",")}]${skeleton.slice(HEAD.length)}`;
 }
 
 /**
@@ -129,10 +151,13 @@ export function stateToChunks(
  * well-formed text (`JSON.stringify` escapes lone surrogates), so the text is the message's
  * with both item arrays empty, plus the items and their commas.
  */
-function messageBytes(message: StateReconciliationResponseMessage, itemBytes: number): number {
-  const skeleton = { ...message, watch_progress: [], watchlist: [] };
+function messageBytes(
+  message: StateReconciliationResponseMessage,
+  skeleton: string,
+  itemBytes: number,
+): number {
   const commas = Math.max(0, message.watch_progress.length - 1) + Math.max(0, message.watchlist.length - 1);
-  const bytes = encodedByteLength(JSON.stringify(skeleton)) + itemBytes + commas;
+  const bytes = encodedByteLength(skeleton) + itemBytes + commas;
   // Over the transport limit (a `maxBytes` above it): `encodeMessage` throws its RangeError.
   if (bytes > MAX_MESSAGE_BYTES) encodeMessage(message);
   return bytes;
@@ -205,7 +230,8 @@ function packWatchlist(state: UserSyncState, packer: Packer): void {
         const counter = dot.counter;
         next++;
         const message = addMessage(dot, contentId);
-        const bytes = jsonBytes(message);
+        const text = JSON.stringify(message);
+        const bytes = encodedByteLength(text);
         const cost = bytes + 1;
         if (!packer.fits(cost)) {
           // Close this chunk's piece just before the dot; the range goes on in a new chunk.
@@ -222,6 +248,7 @@ function packWatchlist(state: UserSyncState, packer: Packer): void {
         }
         const holder = packer.reserve(cost, `watchlist entry ${contentId}`);
         holder.watchlist.push(message);
+        holder.watchlistTexts.push(text);
         holder.itemBytes += bytes;
       }
       chunk.context.get(replica)!.push([start, to]);
@@ -288,6 +315,8 @@ function newChunk(): Chunk {
     devices: [],
     context: new Map(),
     used: 0,
+    progressTexts: [],
+    watchlistTexts: [],
     itemBytes: 0,
   };
 }

@@ -274,6 +274,8 @@ describe("reconciliation chunks (DEVIATIONS 9)", () => {
           const replica = syncStateEmpty();
           for (const i of [...order, order[0]!]) {
             const text = encodeMessage(chunks[i]!);
+            // The text stateToChunks assembled from its measured pieces is the message's JSON.
+            expect(text).toBe(JSON.stringify(chunks[i]!));
             expect(new TextEncoder().encode(text).length).toBeLessThanOrEqual(maxBytes);
             applyMessageInto(replica, viaWire(chunks[i]!));
           }

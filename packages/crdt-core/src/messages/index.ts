@@ -3,12 +3,14 @@
  * validated `Message` or a `{ path, reason }` out (DEVIATIONS 11). Decoding never throws;
  * encoding a message over the transport limit does, since only a bug makes one.
  */
+
 import { invalid, ok, type Result } from "../result.js";
 import { type Check, isPlainObject, ValidationError } from "../schema.js";
 import { type BroadcastMessage, broadcastMessageChecks } from "./broadcast.js";
 import { type CommandMessage, commandMessageChecks } from "./commands.js";
 import { MAX_MESSAGE_BYTES } from "./common.js";
 import { type DeviceMessage, deviceMessageChecks } from "./devices.js";
+import { rememberedEncoding } from "./encoding-memo.js";
 import { type NotificationMessage, notificationMessageChecks } from "./notifications.js";
 import { type PresenceMessage, presenceMessageChecks } from "./presence.js";
 import { type ReconciliationMessage, reconciliationMessageChecks } from "./reconciliation.js";
@@ -130,6 +132,9 @@ export function decodeMessage(text: string): Result<Message> {
  * build messages, so an oversized one is a bug (split reconciliation state into chunks).
  */
 export function encodeMessage(message: Message): string {
+  // A text `stateToChunks` assembled while it measured the chunk (within the limit by then).
+  const known = rememberedEncoding(message);
+  if (known !== undefined) return known;
   const text = JSON.stringify(message);
   if (text.length > SURELY_SMALL) {
     const bytes = encodedByteLength(text);
