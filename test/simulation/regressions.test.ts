@@ -4,7 +4,7 @@
  *
  * A case for a bug that is not fixed yet is a `test.fails` naming the bug and where it lives:
  * it passes while the bug is there and fails the day it is fixed, which is the signal to turn it
- * into a plain `test`. The bugs are described in README.md ("Bugs found"); A–D are fixed (the
+ * into a plain `test`. The bugs are described in README.md ("Bugs found"); A–E are fixed (the
  * client keeps "needs reconciliation" as persisted state and re-requests under fresh ids; the
  * snapshot keeps the command dedup window).
  */
@@ -239,6 +239,63 @@ const COMMAND_RUN_AGAIN_AFTER_RESTART: Schedule = {
   ],
 };
 
+// --- Bug E: catch-up resumed after messages the device never merged ---------------------------
+
+/**
+ * Found by random runs of convergence.test.ts, shrunk by fast-check. The TV comes back from a
+ * long absence, restarts, and adds Fight Club again (its add observes both earlier adds) while
+ * the phone is away. When the phone reconnects, the network loses the replayed add and resends
+ * it a second later; meanwhile the phone's own publish comes back live, and its timetoken became
+ * where catch-up resumes. The phone then restarts before the resend lands ("not subscribed"),
+ * and its new instance catches up from after the TV's add: the phone keeps the two old dots.
+ */
+const REPLAY_OVERTAKEN_THEN_RESTART: Schedule = {
+  seed: 1589531103,
+  devices: 3,
+  mode: "old-snapshots",
+  latency: { minMs: 28, maxMs: 93 },
+  lossRate: 0.2,
+  duplicateRate: 0.3,
+  retention: { count: 1000, durationMs: 86_400_000 },
+  steps: [
+    { kind: "add", device: 0, title: 0, snippet: null },
+    { kind: "preference", device: 0, key: 0, value: 0 },
+    { kind: "add", device: 1, title: 0, snippet: null },
+    { kind: "comeback", device: 1, extraMs: 26234, afterMs: 0, and: "restart" },
+    { kind: "progress", device: 0, title: 0, position: 0, state: "Playing" },
+    { kind: "wait", ms: 2377 },
+    { kind: "blip", device: 1, ms: 20 },
+    { kind: "progress", device: 0, title: 1, position: 0, state: "Playing" },
+    { kind: "add", device: 1, title: 0, snippet: null },
+    { kind: "comeback", device: 0, extraMs: 1000, afterMs: 0, and: "restart" },
+    { kind: "progress", device: 0, title: 0, position: 0, state: "Playing" },
+  ],
+};
+
+/** Found the same way: bug E through a crash and an old snapshot instead of a graceful restart. */
+const REPLAY_OVERTAKEN_THEN_CRASH: Schedule = {
+  seed: 847584663,
+  devices: 3,
+  mode: "old-snapshots",
+  latency: { minMs: 15, maxMs: 100 },
+  lossRate: 0.2,
+  duplicateRate: 0,
+  retention: { count: 1000, durationMs: 86_400_000 },
+  steps: [
+    { kind: "preference", device: 1, key: 0, value: 0 },
+    { kind: "progress", device: 2, title: 1, position: 0, state: "Playing" },
+    { kind: "progress", device: 2, title: 1, position: 0, state: "Playing" },
+    { kind: "away-long", device: 0, extraMs: 1000 },
+    { kind: "background", device: 1 },
+    { kind: "comeback", device: 0, extraMs: 1000, afterMs: 0, and: "crash" },
+    { kind: "add", device: 1, title: 0, snippet: null },
+    { kind: "add", device: 0, title: 0, snippet: null },
+    { kind: "progress", device: 1, title: 0, position: 0, state: "Playing" },
+    { kind: "comeback", device: 1, extraMs: 31383, afterMs: 0, and: "restart" },
+    { kind: "progress", device: 0, title: 0, position: 0, state: "Playing" },
+  ],
+};
+
 // --- Fixed in the simulation itself -------------------------------------------------------------
 
 /**
@@ -289,6 +346,15 @@ const THROTTLED_PROGRESS_ONLY_IN_AN_ANSWER: Schedule = {
 };
 
 describe("simulation regressions", () => {
+  for (const [name, schedule] of [
+    ["a graceful restart", REPLAY_OVERTAKEN_THEN_RESTART],
+    ["a crash from an old snapshot", REPLAY_OVERTAKEN_THEN_CRASH],
+  ] as const) {
+    test(`fixed bug E (sync-client last timetokens): a replay overtaken by live messages, then ${name}`, async () => {
+      expectRunHeld(await runSchedule(schedule));
+    });
+  }
+
   test("throttled progress that only ever travelled inside a reconciliation answer", async () => {
     // Every device must end with the phone's last position, 4790, which no plain publish carried.
     const outcome = await runSchedule(THROTTLED_PROGRESS_ONLY_IN_AN_ANSWER, { reconcileAtEnd: true });

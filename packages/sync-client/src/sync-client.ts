@@ -460,6 +460,12 @@ class SyncClientImpl implements SyncClient {
 
   #onStatus(status: TransportStatus): void {
     if (this.#phase === "stopped") return;
+    // Between a drop and `reconnected` the transport replays what we missed, and live messages
+    // may overtake it: where our catch-up resumes must not move past the replay (bug E). Once
+    // stopping we have unsubscribed, so a replay ending now may have missed us: keep holding.
+    if (status.type === "disconnected") this.#lastTimetokens.beginCatchUp("transport");
+    else if ((status.type === "reconnected" || status.type === "connected") && this.#isLive())
+      this.#lastTimetokens.endCatchUp("transport");
     this.#events.emit("status", status);
     if (status.type !== "reconnected" || !this.#isLive()) return;
     // The transport resubscribed and replayed what it missed (transport.ts); we push what we
@@ -608,7 +614,7 @@ class SyncClientImpl implements SyncClient {
     this.#phase = "starting";
     // Live messages can arrive as soon as the subscription is up, before history is read: their
     // timetokens must not move where catch-up starts, or it would skip what came before them.
-    this.#lastTimetokens.beginCatchUp();
+    this.#lastTimetokens.beginCatchUp("history");
     const transport = this.#o.transport;
     this.#removeListener = transport.addListener({
       message: (message) => this.#onTransportMessage(message, "live"),
@@ -621,7 +627,7 @@ class SyncClientImpl implements SyncClient {
     } catch (error) {
       this.#removeListener();
       this.#removeListener = undefined;
-      this.#lastTimetokens.endCatchUp();
+      this.#lastTimetokens.endCatchUp("history");
       if (this.#phase === "starting") this.#phase = "created";
       throw error;
     }
@@ -678,7 +684,7 @@ class SyncClientImpl implements SyncClient {
       this.#fail(error, "fetching sync history");
       reconcile = true;
     } finally {
-      this.#lastTimetokens.endCatchUp();
+      this.#lastTimetokens.endCatchUp("history");
     }
     // Who else is here: the recent device messages (joins carry capabilities and intervals),
     // then the transport's here-now. Best effort: live presence fills in anyway.
