@@ -4,7 +4,7 @@
  *
  * A case for a bug that is not fixed yet is a `test.fails` naming the bug and where it lives:
  * it passes while the bug is there and fails the day it is fixed, which is the signal to turn it
- * into a plain `test`. The bugs are described in README.md ("Bugs found"); A–E are fixed (the
+ * into a plain `test`. The bugs are described in README.md ("Bugs found"); A–F are fixed (the
  * client keeps "needs reconciliation" as persisted state and re-requests under fresh ids; the
  * snapshot keeps the command dedup window).
  */
@@ -296,6 +296,39 @@ const REPLAY_OVERTAKEN_THEN_CRASH: Schedule = {
   ],
 };
 
+// --- Bug F: a crash mid-start leaves a snapshot past the gap without the flag ------------------
+
+/**
+ * Found by random runs of convergence.test.ts, shrunk by fast-check. The web client crashes while
+ * away and reopens offline from the snapshot it died with; back online after history was trimmed,
+ * its start-up catch-up finds the gap and adopts the timetoken of its own publish that arrived
+ * meanwhile, then reads the devices channel's history. It crashes again during that read: the
+ * snapshot already pointed past the gap, but the "needs reconciliation" flag was only to be set
+ * after the read. The reopened client thought itself caught up and never got the phone's second
+ * add of Fight Club.
+ */
+const CRASH_BETWEEN_CATCH_UP_AND_FLAG: Schedule = {
+  seed: 15,
+  devices: 3,
+  mode: "trimmed-history",
+  latency: { minMs: 25, maxMs: 181 },
+  lossRate: 0.05,
+  duplicateRate: 0.3,
+  retention: { count: 11, durationMs: 300_000 },
+  steps: [
+    { kind: "add", device: 0, title: 0, snippet: null },
+    { kind: "away-long", device: 1, extraMs: 1000 },
+    { kind: "away-long", device: 2, extraMs: 1000 },
+    { kind: "crash", device: 2 },
+    { kind: "comeback", device: 1, extraMs: 1000, afterMs: 0, and: "blip" },
+    { kind: "progress", device: 2, title: 0, position: 0, state: "Playing" },
+    { kind: "add", device: 0, title: 0, snippet: null },
+    { kind: "comeback", device: 0, extraMs: 1000, afterMs: 261, and: "blip" },
+    { kind: "comeback", device: 2, extraMs: 48732, afterMs: 550, and: "crash" },
+    { kind: "command", device: 0, target: 0, command: 0, ttlMs: 500 },
+  ],
+};
+
 // --- Fixed in the simulation itself -------------------------------------------------------------
 
 /**
@@ -346,6 +379,10 @@ const THROTTLED_PROGRESS_ONLY_IN_AN_ANSWER: Schedule = {
 };
 
 describe("simulation regressions", () => {
+  test("fixed bug F (sync-client start): a crash between the catch-up and the flag still reconciles", async () => {
+    expectRunHeld(await runSchedule(CRASH_BETWEEN_CATCH_UP_AND_FLAG));
+  });
+
   for (const [name, schedule] of [
     ["a graceful restart", REPLAY_OVERTAKEN_THEN_RESTART],
     ["a crash from an old snapshot", REPLAY_OVERTAKEN_THEN_CRASH],

@@ -647,10 +647,7 @@ class SyncClientImpl implements SyncClient {
     });
     this.#outbox.enqueue(this.#devicesChannel, join);
     this.#heartbeat.start();
-    const reconcile = await this.#catchUp();
-    // Recorded even if the app is already closing: catch-up has moved our timetokens past the
-    // gap, so only the flag in the snapshot still says that we owe ourselves a reconciliation.
-    if (reconcile) this.#requester.markNeeded();
+    await this.#catchUp();
     if (this.#phase !== "starting") return;
     // A restored snapshot may owe a reconciliation its timetokens no longer show (bug B).
     if (this.#requester.needsReconciliation) this.#requester.requestFresh();
@@ -659,12 +656,12 @@ class SyncClientImpl implements SyncClient {
   }
 
   /**
-   * History catch-up (spec 9.1, docs/protocol.md §7.1). True when the device must reconcile:
-   * history does not reach back to its last seen timetoken, it has none (a fresh install has
-   * no state, whatever history still holds: protocol.md §7.1 `initial_sync_required`), or
-   * history could not be read.
+   * History catch-up (spec 9.1, docs/protocol.md §7.1). Marks the device as owing itself a
+   * reconciliation when history does not reach back to its last seen timetoken, it has none (a
+   * fresh install has no state, whatever history still holds: protocol.md §7.1
+   * `initial_sync_required`), or history could not be read.
    */
-  async #catchUp(): Promise<boolean> {
+  async #catchUp(): Promise<void> {
     const transport = this.#o.transport;
     let reconcile = false;
     try {
@@ -684,6 +681,11 @@ class SyncClientImpl implements SyncClient {
       this.#fail(error, "fetching sync history");
       reconcile = true;
     } finally {
+      // Recorded before our timetokens move past the gap (and even if the app is already
+      // closing): from then on only the flag, persisted in the snapshot, says that we owe
+      // ourselves a reconciliation. Later, a crash during the device-history read below would
+      // have left a snapshot past the gap without it (bug F).
+      if (reconcile) this.#requester.markNeeded();
       this.#lastTimetokens.endCatchUp("history");
     }
     // Who else is here: the recent device messages (joins carry capabilities and intervals),
@@ -698,7 +700,6 @@ class SyncClientImpl implements SyncClient {
       this.#fail(error, "fetching device history");
     }
     await this.#refreshPresence();
-    return reconcile;
   }
 
   /**
