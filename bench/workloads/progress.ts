@@ -47,6 +47,9 @@ export function progressMergeEntries(stream: Stream<ProgressOp>): number {
   return entries;
 }
 
+// `empty`, `apply`, `merge` and `encodedBytes` repeat watchlist.ts's on purpose: one shared function
+// would share V8's type feedback between W1's and W2's message shapes, and each workload's hot
+// loop would run polymorphic, measuring the mix instead of the workload.
 export const coreProgress: ReplicaSystem<ProgressOp, WatchProgressUpdateMessage, UserSyncState> = {
   name: "mg-sync",
   local(stream) {

@@ -46,6 +46,9 @@ export function watchlistMergeEntries(stream: Stream<WatchlistOp>): number {
   return entries;
 }
 
+// `empty`, `apply`, `merge` and `encodedBytes` repeat progress.ts's on purpose: one shared function
+// would share V8's type feedback between W1's and W2's message shapes, and each workload's hot
+// loop would run polymorphic, measuring the mix instead of the workload.
 export const coreWatchlist: ReplicaSystem<WatchlistOp, WatchlistUpdateMessage, UserSyncState> = {
   name: "mg-sync",
   local(stream) {
