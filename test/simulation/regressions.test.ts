@@ -4,7 +4,7 @@
  *
  * A case for a bug that is not fixed yet is a `test.fails` naming the bug and where it lives:
  * it passes while the bug is there and fails the day it is fixed, which is the signal to turn it
- * into a plain `test`. The bugs are described in README.md ("Bugs found"); A–F are fixed (the
+ * into a plain `test`. The bugs are described in README.md ("Bugs found"); A–G are fixed (the
  * client keeps "needs reconciliation" as persisted state and re-requests under fresh ids; the
  * snapshot keeps the command dedup window).
  */
@@ -329,6 +329,39 @@ const CRASH_BETWEEN_CATCH_UP_AND_FLAG: Schedule = {
   ],
 };
 
+// --- Bug G: a push-back sent while the only device lacking it was away -------------------------
+
+/**
+ * Found by random runs of convergence.test.ts, shrunk by fast-check. The web client is cut off;
+ * the TV adds Fight Club as the phone leaves; then the TV is away too. History keeps 3 messages
+ * for 5 minutes. The phone comes back (a gap: it reconciles with the web client, which never saw
+ * the add), then the TV comes back, asks, finds the answers lack its add and pushes it back, but
+ * the phone has just gone away again. Back 5 minutes later it sees no gap (the push-back was not
+ * stored, so nothing stored was lost) and never asks: it never gets the add.
+ */
+const PUSH_BACK_WHILE_AWAY: Schedule = {
+  seed: 746211429,
+  devices: 3,
+  mode: "trimmed-history",
+  latency: { minMs: 1, maxMs: 6 },
+  lossRate: 0,
+  duplicateRate: 0.1,
+  retention: { count: 3, durationMs: 300_000 },
+  steps: [
+    { kind: "partition", side: [false, false, true] },
+    { kind: "add", device: 1, title: 0, snippet: null },
+    { kind: "away-long", device: 0, extraMs: 1000 },
+    { kind: "away-long", device: 1, extraMs: 1000 },
+    { kind: "comeback", device: 0, extraMs: 1000, afterMs: 0, and: "blip" },
+    { kind: "heal" },
+    { kind: "preference", device: 0, key: 0, value: 0 },
+    { kind: "comeback", device: 1, extraMs: 1000, afterMs: 0, and: "blip" },
+    { kind: "wait", ms: 14 },
+    { kind: "comeback", device: 0, extraMs: 1000, afterMs: 0, and: "blip" },
+    { kind: "save", device: 0 },
+  ],
+};
+
 // --- Fixed in the simulation itself -------------------------------------------------------------
 
 /**
@@ -379,6 +412,10 @@ const THROTTLED_PROGRESS_ONLY_IN_AN_ANSWER: Schedule = {
 };
 
 describe("simulation regressions", () => {
+  test("fixed bug G (sync-client push-back): what only one device held reaches a device away during the push-back", async () => {
+    expectRunHeld(await runSchedule(PUSH_BACK_WHILE_AWAY));
+  });
+
   test("fixed bug F (sync-client start): a crash between the catch-up and the flag still reconciles", async () => {
     expectRunHeld(await runSchedule(CRASH_BETWEEN_CATCH_UP_AND_FLAG));
   });

@@ -161,6 +161,7 @@ export { type Invalid, invalid, ok, type Result } from "./result.js";
 export type { CancelTimer, Clock, Random, Scheduler } from "./runtime.js";
 export { type Check, formatPath, type PathSegment, parseWith, ValidationError } from "./schema.js";
 export { type StateToChunksOptions, stateToChunks } from "./state-chunks.js";
+export { syncStateIsEmpty, syncStateMissingFrom } from "./state-diff.js";
 export {
   applyMessage,
   applyMessageInto,

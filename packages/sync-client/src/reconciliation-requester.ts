@@ -14,13 +14,13 @@ import {
   type CancelTimer,
   type Hlc,
   type Message,
-  mergeStates,
   type Scheduler,
   STATE_TYPES,
   type StateReconciliationRequestMessage,
   type StateReconciliationResponseMessage,
   syncStateEmpty,
-  syncStateEquals,
+  syncStateIsEmpty,
+  syncStateMissingFrom,
   type UserSyncState,
 } from "@mg-sync/crdt-core";
 import { checkOutgoing } from "./check-outgoing.js";
@@ -53,8 +53,8 @@ export interface ReconciliationRequesterHost {
   requireWritable(what: string): void;
   hasState(): boolean;
   state(): UserSyncState;
-  /** Publishes our whole state as the answer to `requestId`. */
-  publishState(request: StateReconciliationRequestMessage, requestId: string): void;
+  /** Publishes our whole state, or `part` of it, as the answer to `requestId`. */
+  publishState(request: StateReconciliationRequestMessage, requestId: string, part?: UserSyncState): void;
 }
 
 export class ReconciliationRequester {
@@ -257,9 +257,9 @@ export class ReconciliationRequester {
   /**
    * Anti-entropy goes both ways: if the answers to our own request did not contain everything we
    * hold (we knew something the responders had lost, e.g. a delta trimmed from history while
-   * they were away), we publish our state too, as an answer to our own request. Otherwise a
+   * they were away), we publish what they lacked, as an answer to our own request. Otherwise a
    * device holding the only copy of a change would keep it to itself until somebody happened to
-   * ask it.
+   * ask it. Only what they lacked, so that it is small enough to be stored (D27).
    */
   #pushBack(
     request: StateReconciliationRequestMessage,
@@ -267,8 +267,17 @@ export class ReconciliationRequester {
     others: UserSyncState | undefined,
   ): void {
     if (!this.#host.isLive() || !this.#host.hasState()) return;
-    if (others !== undefined && syncStateEquals(mergeStates(others, this.#host.state()), others)) return;
+    if (others === undefined) {
+      // Nobody answered: our whole state, for whoever may be listening.
+      this.#host.count.pushedBack++;
+      this.#host.publishState(request, requestId);
+      return;
+    }
+    // Only what the answers lacked: usually a few entries, small enough to be kept in history,
+    // so a device away right now still gets it when it catches up (bug G).
+    const missing = syncStateMissingFrom(this.#host.state(), others);
+    if (syncStateIsEmpty(missing)) return;
     this.#host.count.pushedBack++;
-    this.#host.publishState(request, requestId);
+    this.#host.publishState(request, requestId, missing);
   }
 }

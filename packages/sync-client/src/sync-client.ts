@@ -134,6 +134,9 @@ function causalTimestamp(message: Message): Hlc | undefined {
   }
 }
 
+/** A push-back of at most this many chunks is kept in history (see `#publishState`). */
+const MAX_STORED_PUSH_BACK_CHUNKS = 4;
+
 class SyncClientImpl implements SyncClient {
   readonly userId: string;
   readonly deviceId: string;
@@ -254,7 +257,7 @@ class SyncClientImpl implements SyncClient {
         requireWritable: (what) => this.#requireWritable(what),
         hasState: () => this.#hasState(),
         state: () => this.#state,
-        publishState: (request, requestId) => this.#publishState(request, requestId),
+        publishState: (request, requestId, part) => this.#publishState(request, requestId, part),
       },
       restored?.snapshot.needsReconciliation === true,
     );
@@ -527,20 +530,27 @@ class SyncClientImpl implements SyncClient {
     this.#publishState(request, requestId);
   }
 
-  /** Our whole state as `state_reconciliation_response` chunks answering `requestId`. */
-  #publishState(request: StateReconciliationRequestMessage, requestId: string): void {
+  /**
+   * Our whole state (or `part` of it) as `state_reconciliation_response` chunks answering
+   * `requestId`. Answers are not stored: they are large, and would push the deltas catch-up needs
+   * out of the channel's 100 (spec 9.1). A push-back of what the answers lacked (`part`) is
+   * stored when it is small (`MAX_STORED_PUSH_BACK_CHUNKS`), so a device away while it is sent
+   * still finds it in history (bug G).
+   */
+  #publishState(request: StateReconciliationRequestMessage, requestId: string, part?: UserSyncState): void {
     try {
       const budget = chunkBudgetBytes(this.#o.transport.maxMessageBytes, this.#encrypted(this.#sync));
-      const chunks = stateToChunks(this.#state, budget, {
+      const chunks = stateToChunks(part ?? this.#state, budget, {
         serverTimestamp: this.#clock.tick(),
         requestId,
         responderDeviceId: this.deviceId,
         include: request.requested_states,
         devices: this.#presence.onlineHeartbeats(),
       });
+      const store = part !== undefined && chunks.length <= MAX_STORED_PUSH_BACK_CHUNKS;
       for (const chunk of chunks) {
         this.#count.chunksSent++;
-        this.#outbox.enqueue(this.#sync, chunk, { store: false });
+        this.#outbox.enqueue(this.#sync, chunk, { store });
       }
     } catch (error) {
       this.#fail(error, `answering reconciliation request ${requestId}`);
