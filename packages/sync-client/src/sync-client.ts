@@ -545,7 +545,8 @@ class SyncClientImpl implements SyncClient {
         requestId,
         responderDeviceId: this.deviceId,
         include: request.requested_states,
-        devices: this.#presence.onlineHeartbeats(),
+        // Presence is no part of what the answers lacked, and goes stale in history.
+        ...(part === undefined ? { devices: this.#presence.onlineHeartbeats() } : {}),
       });
       const store = part !== undefined && chunks.length <= MAX_STORED_PUSH_BACK_CHUNKS;
       for (const chunk of chunks) {
