@@ -26,6 +26,7 @@ import type {
 import { createSyncClient, type SyncClient } from "@mg-sync/sync-client";
 import { MemoryNetwork } from "@mg-sync/transport-memory";
 import { PROFILES, SYNC_CHANNEL, USER } from "../scenarios/devices.js";
+import { killableScheduler } from "../scenarios/household.js";
 import { type PublishRecord, recording } from "../scenarios/recording-transport.js";
 import {
   type CanonicalState,
@@ -179,6 +180,8 @@ export async function runSchedule(schedule: Schedule, options: RunOptions = {}):
   const open = (device: SimDevice, snapshot: unknown): { client: SyncClient; close: () => Promise<void> } => {
     const inner = network.client(device.deviceId);
     const transport = recording(inner, publishes);
+    // A crash is the app's death: its timers die with it (the old client cannot act again).
+    const timers = killableScheduler(network.scheduler);
     const client = createSyncClient({
       userId: USER,
       deviceId: device.deviceId,
@@ -188,7 +191,7 @@ export async function runSchedule(schedule: Schedule, options: RunOptions = {}):
       appVersion: "1.2.3",
       transport,
       clock: network.clock(device.deviceId),
-      scheduler: network.scheduler,
+      scheduler: timers.scheduler,
       random: network.randomFor(device.deviceId),
       ...(snapshot === undefined ? {} : { snapshot }),
     });
@@ -218,7 +221,13 @@ export async function runSchedule(schedule: Schedule, options: RunOptions = {}):
         });
       },
     });
-    return { client, close: () => inner.close() };
+    return {
+      client,
+      close: () => {
+        timers.kill();
+        return inner.close();
+      },
+    };
   };
 
   const slots: Slot[] = devices.map((device) => {
