@@ -4,7 +4,7 @@
  *
  * A case for a bug that is not fixed yet is a `test.fails` naming the bug and where it lives:
  * it passes while the bug is there and fails the day it is fixed, which is the signal to turn it
- * into a plain `test`. The bugs are described in README.md ("Bugs found"); A–G are fixed (the
+ * into a plain `test`. The bugs are described in README.md ("Bugs found"); A–G are fixed, H is open (the
  * client keeps "needs reconciliation" as persisted state and re-requests under fresh ids; the
  * snapshot keeps the command dedup window).
  */
@@ -362,6 +362,43 @@ const PUSH_BACK_WHILE_AWAY: Schedule = {
   ],
 };
 
+// --- Bug H (open): a device cut off while the others reconcile among themselves ----------------
+
+/**
+ * Found by random runs of convergence.test.ts (seed 431947560), shrunk by fast-check; NOT FIXED.
+ * Four devices. The web client is cut off while the TV adds Fight Club; later the TV is cut off
+ * while the others reconcile with the web (so the web's answers lack the add), and the phone adds
+ * Fight Club too. Then the web is cut off again for 3.6 s, during which the phone, the TV and the
+ * tablet reconcile among themselves and the phone learns the TV's add from answers that are not
+ * stored. The web returns without a gap (nothing stored was lost) and its reconciliation owed is
+ * long settled: it never gets the TV's dot. Trying to relay what a requester learned (stored, like
+ * the push-back of D27) did not cure this schedule; the cause is not pinned down yet (see the
+ * session note). `test.fails` until it is fixed.
+ */
+const CUT_OFF_WHILE_OTHERS_RECONCILE: Schedule = {
+  seed: 1220038090,
+  devices: 4,
+  mode: "trimmed-history",
+  latency: { minMs: 18, maxMs: 22 },
+  lossRate: 0.05,
+  duplicateRate: 0,
+  retention: { count: 9, durationMs: 300_000 },
+  steps: [
+    { kind: "partition", side: [false, false, true, false] },
+    { kind: "add", device: 1, title: 0, snippet: null },
+    { kind: "disconnect", device: 3 },
+    { kind: "comeback", device: 0, extraMs: 1000, afterMs: 0, and: "blip" },
+    { kind: "partition", side: [false, true, false, false] },
+    { kind: "reconnect", device: 3 },
+    { kind: "add", device: 0, title: 0, snippet: null },
+    { kind: "wait", ms: 59 },
+    { kind: "comeback", device: 0, extraMs: 1000, afterMs: 0, and: "blip" },
+    { kind: "partition", side: [false, false, true, false] },
+    { kind: "wait", ms: 3612 },
+    { kind: "progress", device: 0, title: 0, position: 0, state: "Playing" },
+  ],
+};
+
 // --- Fixed in the simulation itself -------------------------------------------------------------
 
 /**
@@ -412,6 +449,10 @@ const THROTTLED_PROGRESS_ONLY_IN_AN_ANSWER: Schedule = {
 };
 
 describe("simulation regressions", () => {
+  test.fails("open bug H (sync-client reconciliation): a device cut off while the others reconcile misses what they learned", async () => {
+    expectRunHeld(await runSchedule(CUT_OFF_WHILE_OTHERS_RECONCILE));
+  });
+
   test("fixed bug G (sync-client push-back): what only one device held reaches a device away during the push-back", async () => {
     expectRunHeld(await runSchedule(PUSH_BACK_WHILE_AWAY));
   });
