@@ -4,7 +4,7 @@
  *
  * A case for a bug that is not fixed yet is a `test.fails` naming the bug and where it lives:
  * it passes while the bug is there and fails the day it is fixed, which is the signal to turn it
- * into a plain `test`. The bugs are described in README.md ("Bugs found"); A–G are fixed, H is open (the
+ * into a plain `test`. The bugs are described in README.md ("Bugs found"); A–H are fixed (the
  * client keeps "needs reconciliation" as persisted state and re-requests under fresh ids; the
  * snapshot keeps the command dedup window).
  */
@@ -362,18 +362,18 @@ const PUSH_BACK_WHILE_AWAY: Schedule = {
   ],
 };
 
-// --- Bug H (open): a device cut off while the others reconcile among themselves ----------------
+// --- Bug H: a device cut off while the others reconcile among themselves -----------------------
 
 /**
- * Found by random runs of convergence.test.ts (seed 431947560), shrunk by fast-check; NOT FIXED.
+ * Found by random runs of convergence.test.ts (seed 431947560), shrunk by fast-check.
  * Four devices. The web client is cut off while the TV adds Fight Club; later the TV is cut off
  * while the others reconcile with the web (so the web's answers lack the add), and the phone adds
  * Fight Club too. Then the web is cut off again for 3.6 s, during which the phone, the TV and the
  * tablet reconcile among themselves and the phone learns the TV's add from answers that are not
  * stored. The web returns without a gap (nothing stored was lost) and its reconciliation owed is
- * long settled: it never gets the TV's dot. Trying to relay what a requester learned (stored, like
- * the push-back of D27) did not cure this schedule; the cause is not pinned down yet (see the
- * session note). `test.fails` until it is fixed.
+ * long settled: it never got the TV's dot, which reached the phone in the TV's answer to an old
+ * request of the phone's (re-delivered), unstored. Fixed by storing answers that fit in 4 chunks
+ * (D27).
  */
 const CUT_OFF_WHILE_OTHERS_RECONCILE: Schedule = {
   seed: 1220038090,
@@ -449,7 +449,7 @@ const THROTTLED_PROGRESS_ONLY_IN_AN_ANSWER: Schedule = {
 };
 
 describe("simulation regressions", () => {
-  test.fails("open bug H (sync-client reconciliation): a device cut off while the others reconcile misses what they learned", async () => {
+  test("fixed bug H (sync-client answers): a device cut off while the others reconcile gets what they learned", async () => {
     expectRunHeld(await runSchedule(CUT_OFF_WHILE_OTHERS_RECONCILE));
   });
 

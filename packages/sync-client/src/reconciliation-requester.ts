@@ -181,8 +181,8 @@ export class ReconciliationRequester {
     this.#answering.set(requestId, new Map());
     this.#host.count.requested++;
     // Stored in history (one small message): a device away while it was asked finds it when it
-    // catches up and can still answer with what only it holds. The answers are not stored: they
-    // are large, and would push the deltas catch-up needs out of the channel's 100 (spec 9.1).
+    // catches up and can still answer with what only it holds. The answers are stored only when
+    // small (D27): large ones would push the deltas catch-up needs out of the channel's 100.
     this.#host.publish(message);
     return requestId;
   }
@@ -274,7 +274,7 @@ export class ReconciliationRequester {
       return;
     }
     // Only what the answers lacked: usually a few entries, small enough to be kept in history,
-    // so a device away right now still gets it when it catches up (bug G).
+    // so a device away right now still gets it when it catches up (bug G, D27).
     const missing = syncStateMissingFrom(this.#host.state(), others);
     if (syncStateIsEmpty(missing)) return;
     this.#host.count.pushedBack++;

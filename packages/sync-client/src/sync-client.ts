@@ -134,8 +134,8 @@ function causalTimestamp(message: Message): Hlc | undefined {
   }
 }
 
-/** A push-back of at most this many chunks is kept in history (see `#publishState`). */
-const MAX_STORED_PUSH_BACK_CHUNKS = 4;
+/** An answer or push-back of at most this many chunks is kept in history (see `#publishState`). */
+const MAX_STORED_CHUNKS = 4;
 
 class SyncClientImpl implements SyncClient {
   readonly userId: string;
@@ -531,11 +531,11 @@ class SyncClientImpl implements SyncClient {
   }
 
   /**
-   * Our whole state (or `part` of it) as `state_reconciliation_response` chunks answering
-   * `requestId`. Answers are not stored: they are large, and would push the deltas catch-up needs
-   * out of the channel's 100 (spec 9.1). A push-back of what the answers lacked (`part`) is
-   * stored when it is small (`MAX_STORED_PUSH_BACK_CHUNKS`), so a device away while it is sent
-   * still finds it in history (bug G).
+   * Our whole state (or `part` of it: a push-back of what the answers lacked) as
+   * `state_reconciliation_response` chunks answering `requestId`. Stored in history when it fits
+   * in `MAX_STORED_CHUNKS`, so a device away during the exchange still finds it when it catches
+   * up (its return shows no gap otherwise: bugs G and H, D27); a larger one is not stored, or it
+   * would push the deltas catch-up needs out of the channel's 100 (spec 9.1).
    */
   #publishState(request: StateReconciliationRequestMessage, requestId: string, part?: UserSyncState): void {
     try {
@@ -548,7 +548,7 @@ class SyncClientImpl implements SyncClient {
         // Presence is no part of what the answers lacked, and goes stale in history.
         ...(part === undefined ? { devices: this.#presence.onlineHeartbeats() } : {}),
       });
-      const store = part !== undefined && chunks.length <= MAX_STORED_PUSH_BACK_CHUNKS;
+      const store = chunks.length <= MAX_STORED_CHUNKS;
       for (const chunk of chunks) {
         this.#count.chunksSent++;
         this.#outbox.enqueue(this.#sync, chunk, { store });
