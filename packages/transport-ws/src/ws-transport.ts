@@ -547,6 +547,10 @@ export class WsTransport implements Transport {
             typeof error.message === "string" ? error.message : code,
           ),
         );
+        // A hub shutting down closes the connection, and what it refused goes again on the next
+        // one. One that says so but keeps the connection open would hold those publishes forever:
+        // drop it ourselves, and reconnect with backoff.
+        if (code === "shutting_down") this.#dropConnection("the hub is shutting down");
       }
       return;
     }
@@ -600,6 +604,14 @@ export class WsTransport implements Transport {
 
   // -------------------------------------------------------------------------------------------
   // Requests
+
+  /** Closes the current connection from our side and handles it as a drop (reconnect). */
+  #dropConnection(reason: string): void {
+    const socket = this.#socket;
+    if (socket === undefined) return;
+    socket.close(4000, reason);
+    if (this.#socket === socket) this.#onClose(4000, reason);
+  }
 
   /** Drops a connection whose request went unanswered: it is dead or hopelessly slow. */
   #armTimeout(id: number, socket: WebSocketLike): void {

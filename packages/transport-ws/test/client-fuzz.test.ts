@@ -234,13 +234,31 @@ type Outcome =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly error: unknown };
 
-async function outcome(call: () => Promise<unknown>): Promise<Outcome> {
+/** A call that never ends is a failure with a counterexample, not a test timeout. */
+const CALL_BOUND_MS = 3_000;
+
+async function outcome(what: string, call: () => Promise<unknown>): Promise<Outcome> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not end within ${CALL_BOUND_MS} ms`)),
+      CALL_BOUND_MS,
+    );
+  });
   try {
-    return { ok: true, value: await call() };
+    return { ok: true, value: await Promise.race([call(), bound]) };
   } catch (error) {
+    if (error instanceof Error && error.message.endsWith(`within ${CALL_BOUND_MS} ms`)) throw error;
     return { ok: false, error };
+  } finally {
+    clearTimeout(timer);
   }
 }
+
+// Said before the run: a hang is cut off by the test timeout, and fast-check prints nothing then.
+const SEED =
+  process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 0x7fff_ffff);
+process.stderr.write(`client-fuzz: fast-check seed ${SEED} (replay: FC_SEED=${SEED})\n`);
 
 const ACTIONS = new Set(["join", "leave", "timeout", "state-change"]);
 
@@ -258,22 +276,30 @@ it("a rogue hub's replies and frames end every call cleanly and reach listeners 
       });
       client.addListener({ message: (m) => messages.push(m), presence: (p) => presence.push(p) });
       const outcomes = {
-        subscribe: await outcome(() =>
+        subscribe: await outcome("subscribe", () =>
           client.subscribe({ channels: ["user.alice.sync"], withPresence: true }),
         ),
-        publish: await outcome(() => client.publish("user.alice.sync", { n: 1 })),
-        history: await outcome(() => client.history("user.alice.sync")),
-        hereNow: await outcome(() => client.hereNow({ channels: ["user.alice.sync"], includeState: true })),
-        groupList: await outcome(() => client.listChannelsInGroup("cg-user-alice")),
-        heartbeat: await outcome(() =>
+        publish: await outcome("publish", () => client.publish("user.alice.sync", { n: 1 })),
+        history: await outcome("history", () => client.history("user.alice.sync")),
+        hereNow: await outcome("hereNow", () =>
+          client.hereNow({ channels: ["user.alice.sync"], includeState: true }),
+        ),
+        groupList: await outcome("groupList", () => client.listChannelsInGroup("cg-user-alice")),
+        heartbeat: await outcome("heartbeat", () =>
           client.heartbeat({ channels: ["user.alice.sync"], intervalSeconds: 30 }),
         ),
-        setState: await outcome(() => client.setState({ channels: ["user.alice.sync"], state: { a: 1 } })),
-        groupAdd: await outcome(() => client.addChannelsToGroup("cg-user-alice", ["user.alice.sync"])),
-        leave: await outcome(() => client.leave({ channels: ["user.alice.sync"] })),
-        unsubscribe: await outcome(() => client.unsubscribe({ channels: ["user.alice.sync"] })),
+        setState: await outcome("setState", () =>
+          client.setState({ channels: ["user.alice.sync"], state: { a: 1 } }),
+        ),
+        groupAdd: await outcome("groupAdd", () =>
+          client.addChannelsToGroup("cg-user-alice", ["user.alice.sync"]),
+        ),
+        leave: await outcome("leave", () => client.leave({ channels: ["user.alice.sync"] })),
+        unsubscribe: await outcome("unsubscribe", () =>
+          client.unsubscribe({ channels: ["user.alice.sync"] }),
+        ),
       };
-      await client.close();
+      await outcome("close", () => client.close());
       for (const [call, result] of Object.entries(outcomes)) {
         if (!result.ok)
           expect(result.error, `${call} rejected with a non-TransportError`).toBeInstanceOf(TransportError);
@@ -294,7 +320,7 @@ it("a rogue hub's replies and frames end every call cleanly and reach listeners 
       }
       for (const p of presence) expect(ACTIONS, `presence action ${String(p.action)}`).toContain(p.action);
     }),
-    { numRuns: 60 },
+    { numRuns: 60, seed: SEED, endOnFailure: true },
   );
 }, 60_000);
 
