@@ -357,3 +357,14 @@ it("a refused hello on a connection the hub leaves open is dropped after closeTi
     helloMode = "ok";
   }
 });
+
+it("a publish refused with shutting_down goes again on a new connection, even if the hub keeps the old one open", async () => {
+  // Kept from the fuzz (seed 1185839533): the publish used to wait for a reconnect that never came.
+  hellos = 0;
+  const client = transport({ url, clientId: "fuzz", backoff: { baseMs: 5, maxMs: 10 } });
+  await client.subscribe({ channels: ["user.alice.sync"] });
+  script = [{ kind: "reply", ok: false, result: null, error: { code: "shutting_down", message: "bye" } }];
+  const { timetoken } = await client.publish("user.alice.sync", { n: 1 });
+  expect(isTimetoken(timetoken)).toBe(true);
+  expect(hellos).toBeGreaterThanOrEqual(2);
+});
