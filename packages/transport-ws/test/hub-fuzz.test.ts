@@ -178,7 +178,8 @@ let bystander: RawClient;
 let kept: Frame;
 
 beforeAll(async () => {
-  started = await startHub();
+  // History never evicts during the run, so the bystander's message can only vanish by a bug.
+  started = await startHub({ retention: () => ({ count: 1_000_000, durationMs: 3_600_000 }) });
   bystander = await raw(started.url, "bystander", token());
   kept = await bystander.request({ op: "publish", channel: "user.alice.sync", payload: { kept: true } });
   expect(kept.ok).toBe(true);
