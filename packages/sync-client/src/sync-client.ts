@@ -399,7 +399,7 @@ class SyncClientImpl implements SyncClient {
         this.#clock.commit(receivedAt);
         if (message.msg_type === "state_reconciliation_response") {
           this.#lastKnownStateTs = this.#clock.peek();
-          this.#onResponse(message);
+          this.#onResponse(message, this.#heardAt(item));
         } else {
           if (message.device_id !== this.deviceId) this.#lastKnownStateTs = this.#clock.peek();
           this.#lastTimetokens.track(item.channel, item.timetoken, item.source);
@@ -441,16 +441,17 @@ class SyncClientImpl implements SyncClient {
     }
   }
 
-  #onResponse(response: StateReconciliationResponseMessage): void {
+  #onResponse(response: StateReconciliationResponseMessage, heardAt: number): void {
     this.#count.chunksReceived++;
     const requestId = response.request_id;
     if (requestId !== undefined && response.responder_device_id !== this.deviceId) {
       this.#responder.onOtherResponse(requestId, response);
       this.#requester.onOtherResponse(requestId, response);
     }
-    // docs/protocol.md §7.3: each device entry is a heartbeat heard now.
+    // docs/protocol.md §7.3: each device entry is a heartbeat heard when the answer was sent (a
+    // small answer is stored, D27: read from history, its heartbeats are as old as it is).
     for (const heartbeat of response.devices) {
-      if (heartbeat.device_id !== this.deviceId) this.#presence.apply(heartbeat);
+      if (heartbeat.device_id !== this.deviceId) this.#presence.apply(heartbeat, heardAt);
     }
   }
 
@@ -545,7 +546,7 @@ class SyncClientImpl implements SyncClient {
         requestId,
         responderDeviceId: this.deviceId,
         include: request.requested_states,
-        // Presence is no part of what the answers lacked, and goes stale in history.
+        // Presence is no part of what the answers lacked.
         ...(part === undefined ? { devices: this.#presence.onlineHeartbeats() } : {}),
       });
       const store = chunks.length <= MAX_STORED_CHUNKS;
