@@ -8,7 +8,7 @@
 import { isTimetoken } from "@mg-sync/crdt-core";
 import type { HubOp } from "./frames.js";
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 

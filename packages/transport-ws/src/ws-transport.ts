@@ -51,7 +51,7 @@ import {
   type SubscribeResult,
   transportErrorCodeOf,
 } from "./frames.js";
-import { replyProblem } from "./replies.js";
+import { isRecord, replyProblem } from "./replies.js";
 
 /** What we use of a WebSocket: the standard browser API, which `ws` also implements. */
 export interface WebSocketLike {
@@ -140,10 +140,6 @@ async function loadWebSocket(injected: WebSocketConstructor | undefined): Promis
 
 function isPresenceAction(value: unknown): value is PresenceAction {
   return (PRESENCE_ACTIONS as readonly unknown[]).includes(value);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function maxTimetoken(a: Timetoken | undefined, b: Timetoken | undefined): Timetoken | undefined {
@@ -330,9 +326,8 @@ export class WsTransport implements Transport {
           // The hub closes the connection after a refused hello, and the close code says why;
           // one that does not (or answers with a malformed reply) is dropped after closeTimeoutMs.
           const drop = (): void => {
-            if (this.#socket !== socket || this.#state !== "connecting") return;
-            socket.close(CLOSE_PROTOCOL_ERROR, "hello refused");
-            this.#onClose(CLOSE_PROTOCOL_ERROR, `hello refused: ${error.message}`);
+            if (this.#state === "connecting")
+              this.#dropConnection(socket, CLOSE_PROTOCOL_ERROR, `hello refused: ${error.message}`);
           };
           if (error.code === "server") drop();
           else setTimeout(drop, this.#closeTimeoutMs);
@@ -550,7 +545,7 @@ export class WsTransport implements Transport {
         // A hub shutting down closes the connection, and what it refused goes again on the next
         // one. One that says so but keeps the connection open would hold those publishes forever:
         // drop it ourselves, and reconnect with backoff.
-        if (code === "shutting_down") this.#dropConnection("the hub is shutting down");
+        if (code === "shutting_down") this.#dropConnection(this.#socket, 4000, "the hub is shutting down");
       }
       return;
     }
@@ -605,12 +600,14 @@ export class WsTransport implements Transport {
   // -------------------------------------------------------------------------------------------
   // Requests
 
-  /** Closes the current connection from our side and handles it as a drop (reconnect). */
-  #dropConnection(reason: string): void {
-    const socket = this.#socket;
-    if (socket === undefined) return;
-    socket.close(4000, reason);
-    if (this.#socket === socket) this.#onClose(4000, reason);
+  /**
+   * Closes `socket` from our side and handles it as a drop (reconnect), if it is still the
+   * current connection; a socket already replaced is left alone.
+   */
+  #dropConnection(socket: WebSocketLike | undefined, code: number, reason: string): void {
+    if (socket === undefined || this.#socket !== socket) return;
+    socket.close(code, reason);
+    this.#onClose(code, reason);
   }
 
   /** Drops a connection whose request went unanswered: it is dead or hopelessly slow. */
@@ -618,8 +615,7 @@ export class WsTransport implements Transport {
     const timer = setTimeout(() => {
       const request = this.#pending.get(id);
       if (request === undefined) return;
-      if (this.#socket === socket) socket.close(4000, "request timeout");
-      if (this.#socket === socket) this.#onClose(4000, "request timeout");
+      this.#dropConnection(socket, 4000, "request timeout");
     }, this.#requestTimeoutMs);
     const original = this.#pending.get(id);
     if (original === undefined) return;
